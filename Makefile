@@ -1,0 +1,77 @@
+# The one entry point. `make demo` and `make test` install what is missing
+# themselves (through `make deps`).
+
+SHELL := /bin/bash
+CORE := $(MAKE) --no-print-directory -f mk/core.mk
+JOBS ?= $(shell nproc)
+# Debian's emscripten needs this to find its optimizer's node modules
+export NODE_PATH := /usr/share/nodejs
+# dependency sources: fetched by `make deps` unless pointed elsewhere
+LWIP_SRC ?= third_party/lwip
+BEARSSL_SRC ?= third_party/bearssl
+SODIUM_SRC ?= third_party/libsodium
+export LWIP_SRC BEARSSL_SRC SODIUM_SRC
+
+.PHONY: all deps build native asan wasm wasm-size test test-c test-net test-js test-e2e test-interop \
+        fuzz fuzz-smoke demo bench localnet clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: native wasm
+
+native: deps
+	@$(CORE) VARIANT=native -j$(JOBS) libs tests
+
+asan: deps
+	@$(CORE) VARIANT=asan -j$(JOBS) libs tests
+
+wasm: deps
+	@$(CORE) VARIANT=wasm -j$(JOBS) libs tests product
+
+# Each runner prints its own "N passed, N failed" line; the first failure
+# does not stop the others, but makes the whole run fail.
+test: deps
+	@status=0; \
+	for t in test-c test-net test-js test-e2e test-interop fuzz-smoke; do \
+	  echo "== make $$t"; $(MAKE) --no-print-directory $$t || status=1; \
+	done; \
+	[ $$status = 0 ] && echo "make test: all runners passed" || echo "make test: FAILED"; exit $$status
+
+test-c: native asan wasm
+	@echo "-- C tests, native"; $(CORE) VARIANT=native run-tests
+	@echo "-- C tests, native with ASan+UBSan"; $(CORE) VARIANT=asan run-tests
+	@echo "-- C tests, wasm under node"; $(CORE) VARIANT=wasm run-tests
+
+test-net:
+	@echo "test-net: nothing to run yet (needs localnet and the tunnel core)"; echo "0 passed, 0 failed"
+
+test-js: deps
+	@npm run --silent test:js
+
+test-e2e: wasm
+	@npm run --silent test:e2e
+
+test-interop:
+	@echo "test-interop: nothing to run yet (needs localnet)"; echo "0 passed, 0 failed"
+
+fuzz-smoke fuzz:
+	@echo "$@: no fuzz targets yet (no network parser exists)"; echo "0 passed, 0 failed"
+
+bench:
+	@echo "bench: nothing to measure yet"
+
+localnet:
+	@echo "localnet: not built yet"
+
+demo: wasm
+	@npm run --silent demo
+
+clean:
+	rm -rf build
+
+# bytes of the wasm: what the dependencies cost, and what ships today
+wasm-size: wasm
+	@$(CORE) VARIANT=wasm size

@@ -1,0 +1,154 @@
+# Builds the C core, its dependencies and the C tests for one VARIANT:
+#   native  gcc, optimised, for tests and tools
+#   asan    gcc with AddressSanitizer and UndefinedBehaviorSanitizer
+#   wasm    emcc -Oz, no threads, for the browser (and the tests under node)
+# Called by the top Makefile: $(MAKE) -f mk/core.mk VARIANT=<v> <target>
+
+VARIANT ?= native
+OUT := build/$(VARIANT)
+
+LWIP_SRC ?= third_party/lwip
+BEARSSL_SRC ?= third_party/bearssl
+SODIUM_SRC ?= third_party/libsodium
+SODIUM := $(SODIUM_SRC)/src/libsodium
+
+OUR_WARNINGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -Wstrict-prototypes
+INCLUDES := -Iwasm/src -I$(BEARSSL_SRC)/inc -I$(SODIUM)/include -I$(OUT)/gen/sodium \
+            -I$(LWIP_SRC)/src/include -Iwasm/src/net/lwip-port
+
+ifeq ($(VARIANT),wasm)
+  CC := emcc
+  AR := emar
+  OPT := -Oz -flto
+  PLATFORM := web
+  SODIUM_DEFS := -DNATIVE_LITTLE_ENDIAN=1
+else
+  CC := gcc
+  AR := ar
+  PLATFORM := posix
+  SODIUM_DEFS := -DNATIVE_LITTLE_ENDIAN=1 -DHAVE_TI_MODE=1
+  ifeq ($(VARIANT),asan)
+    OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+  else
+    OPT := -O2 -g
+  endif
+endif
+
+# --- dependencies: compiled without our warning flags, linked as static libraries
+
+SODIUM_FILES := crypto_scalarmult/curve25519/scalarmult_curve25519.c \
+  crypto_scalarmult/curve25519/ref10/x25519_ref10.c \
+  crypto_core/ed25519/ref10/ed25519_ref10.c \
+  crypto_sign/ed25519/sign_ed25519.c crypto_sign/ed25519/ref10/keypair.c \
+  crypto_sign/ed25519/ref10/sign.c crypto_sign/ed25519/ref10/open.c \
+  crypto_hash/sha512/cp/hash_sha512_cp.c \
+  crypto_generichash/blake2b/ref/blake2b-ref.c crypto_generichash/blake2b/ref/blake2b-compress-ref.c \
+  crypto_generichash/blake2b/ref/generichash_blake2b.c \
+  crypto_stream/chacha20/stream_chacha20.c crypto_stream/chacha20/ref/chacha20_ref.c \
+  crypto_verify/sodium/verify.c sodium/utils.c sodium/runtime.c \
+  randombytes/randombytes.c randombytes/sysrandom/randombytes_sysrandom.c \
+  randombytes/internal/randombytes_internal_random.c
+SODIUM_OBJS := $(patsubst %.c,$(OUT)/sodium/%.o,$(SODIUM_FILES))
+SODIUM_VERSION_H := $(OUT)/gen/sodium/sodium/version.h
+
+BEARSSL_FILES := $(wildcard $(BEARSSL_SRC)/src/*/*.c) $(BEARSSL_SRC)/src/settings.c
+BEARSSL_OBJS := $(patsubst $(BEARSSL_SRC)/src/%.c,$(OUT)/bearssl/%.o,$(BEARSSL_FILES))
+# the core seeds BearSSL itself and gives it the time
+BEARSSL_DEFS := -DBR_USE_URANDOM=0 -DBR_USE_GETENTROPY=0 -DBR_USE_UNIX_TIME=0 -DBR_USE_WIN32_RAND=0 \
+                -DBR_USE_WIN32_TIME=0 -DBR_RDRAND=0
+
+LWIP_FILES := $(wildcard $(LWIP_SRC)/src/core/*.c) $(wildcard $(LWIP_SRC)/src/core/ipv4/*.c)
+LWIP_OBJS := $(patsubst $(LWIP_SRC)/src/%.c,$(OUT)/lwip/%.o,$(LWIP_FILES))
+
+$(SODIUM_VERSION_H): $(SODIUM)/include/sodium/version.h.in
+	@mkdir -p $(@D)
+	sed -e 's/@VERSION@/1.0.18/' -e 's/@SODIUM_LIBRARY_VERSION_MAJOR@/10/' \
+	    -e 's/@SODIUM_LIBRARY_VERSION_MINOR@/3/' -e 's/@SODIUM_LIBRARY_MINIMAL_DEF@//' $< > $@
+
+$(OUT)/sodium/%.o: $(SODIUM)/%.c $(SODIUM_VERSION_H)
+	@mkdir -p $(@D)
+	$(CC) $(OPT) -w $(SODIUM_DEFS) -I$(SODIUM)/include/sodium -I$(OUT)/gen/sodium/sodium -I$(SODIUM)/include -c $< -o $@
+
+$(OUT)/bearssl/%.o: $(BEARSSL_SRC)/src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(OPT) -w $(BEARSSL_DEFS) -I$(BEARSSL_SRC)/inc -I$(BEARSSL_SRC)/src -c $< -o $@
+
+$(OUT)/lwip/%.o: $(LWIP_SRC)/src/%.c $(wildcard wasm/src/net/lwip-port/*.h wasm/src/net/lwip-port/arch/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(OPT) -w -I$(LWIP_SRC)/src/include -Iwasm/src/net/lwip-port -c $< -o $@
+
+$(OUT)/libdeps.a: $(SODIUM_OBJS) $(BEARSSL_OBJS) $(LWIP_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+# --- our code
+
+CORE_SRCS := $(wildcard wasm/src/crypto/*.c) $(wildcard wasm/src/platform/$(PLATFORM)/*.c)
+CORE_OBJS := $(patsubst wasm/src/%.c,$(OUT)/core/%.o,$(CORE_SRCS))
+TEST_SRCS := $(wildcard wasm/tests/*.c)
+TEST_OBJS := $(patsubst wasm/%.c,$(OUT)/%.o,$(TEST_SRCS))
+
+$(OUT)/core/%.o: wasm/src/%.c $(SODIUM_VERSION_H)
+	@mkdir -p $(@D)
+	$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -MMD -MP -c $< -o $@
+
+$(OUT)/tests/%.o: wasm/tests/%.c $(SODIUM_VERSION_H)
+	@mkdir -p $(@D)
+	$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -Iwasm/tests -MMD -MP -c $< -o $@
+
+$(OUT)/libcore.a: $(CORE_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+-include $(CORE_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+
+ifeq ($(VARIANT),wasm)
+TEST_BIN := $(OUT)/ctests.cjs
+WASM_EXPORTS := _blake3_hash,_malloc,_free
+# the C tests run under node, and the module the browser loads
+$(TEST_BIN): $(TEST_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a mk/core.mk
+	$(CC) $(OPT) -sENVIRONMENT=node -sSINGLE_FILE -sEXIT_RUNTIME=1 -sALLOW_MEMORY_GROWTH=1 -sTOTAL_STACK=1048576 \
+	  -o $@ $(TEST_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a
+
+$(OUT)/mixcore.mjs: $(OUT)/libcore.a $(OUT)/libdeps.a mk/core.mk
+	$(CC) $(OPT) -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createMixCore -sSINGLE_FILE \
+	  -sENVIRONMENT=web,worker,node -sALLOW_MEMORY_GROWTH=1 -sFILESYSTEM=0 \
+	  -sEXPORTED_FUNCTIONS=$(WASM_EXPORTS) -sEXPORTED_RUNTIME_METHODS=HEAPU8 --no-entry \
+	  -o $@ $(OUT)/libcore.a $(OUT)/libdeps.a
+
+# the same module with a separate .wasm, to measure the size
+$(OUT)/mixcore-split.mjs: $(OUT)/libcore.a $(OUT)/libdeps.a
+	$(CC) $(OPT) -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createMixCore \
+	  -sENVIRONMENT=web,worker,node -sALLOW_MEMORY_GROWTH=1 -sFILESYSTEM=0 \
+	  -sEXPORTED_FUNCTIONS=$(WASM_EXPORTS) -sEXPORTED_RUNTIME_METHODS=HEAPU8 --no-entry \
+	  -o $@ $(OUT)/libcore.a $(OUT)/libdeps.a
+
+product: $(OUT)/mixcore.mjs $(OUT)/mixcore-split.mjs
+run-tests: $(TEST_BIN)
+	node $(TEST_BIN)
+else
+TEST_BIN := $(OUT)/ctests
+$(TEST_BIN): $(TEST_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a mk/core.mk
+	$(CC) $(OPT) -o $@ $(TEST_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a
+
+run-tests: $(TEST_BIN)
+	$(TEST_BIN)
+endif
+
+libs: $(OUT)/libcore.a $(OUT)/libdeps.a
+tests: $(TEST_BIN)
+
+.PHONY: libs tests run-tests product
+
+ifeq ($(VARIANT),wasm)
+# what the dependencies cost: lwIP TCP/UDP, BearSSL's TLS client, our crypto
+$(OUT)/deps-probe.wasm: wasm/size/deps_probe.c $(OUT)/libcore.a $(OUT)/libdeps.a
+	$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -sSTANDALONE_WASM=0 -sFILESYSTEM=0 -sALLOW_MEMORY_GROWTH=1 \
+	  --no-entry -o $(OUT)/deps-probe.js $< $(OUT)/libcore.a $(OUT)/libdeps.a
+size: $(OUT)/deps-probe.wasm $(OUT)/mixcore-split.mjs
+	@printf 'wasm bytes, deps probe (lwIP TCP/UDP + BearSSL TLS client + crypto): %s raw, %s gzipped\n' \
+	  $$(stat -c %s $(OUT)/deps-probe.wasm) $$(gzip -9c $(OUT)/deps-probe.wasm | wc -c)
+	@printf 'wasm bytes, shipped module today: %s raw, %s gzipped\n' \
+	  $$(stat -c %s $(OUT)/mixcore-split.wasm) $$(gzip -9c $(OUT)/mixcore-split.wasm | wc -c)
+.PHONY: size
+endif

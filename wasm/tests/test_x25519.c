@@ -1,0 +1,65 @@
+/* X25519 against RFC 7748: §5.2 (single calls and the iterated test) and
+ * the §6.1 Diffie-Hellman example. */
+#include <string.h>
+
+#include "check.h"
+#include "crypto/crypto.h"
+
+static const struct {
+    const char *scalar, *u, *out;
+} rfc7748_5_2[] = {
+    {"a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
+     "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
+     "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552"},
+    /* the u-coordinate has its top bit set: X25519 must ignore that bit */
+    {"4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
+     "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
+     "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957"},
+};
+
+/* §5.2 iterated test, from k = u = 9: results after 1 and 1,000 rounds */
+static const char *const iterated_1 = "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079";
+static const char *const iterated_1000 = "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51";
+
+/* §6.1 */
+static const char *const alice_private = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+static const char *const alice_public = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
+static const char *const bob_private = "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb";
+static const char *const bob_public = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f";
+static const char *const shared_secret = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
+
+void test_x25519(void)
+{
+    uint8_t k[32], u[32], out[32];
+
+    for (size_t i = 0; i < sizeof rfc7748_5_2 / sizeof rfc7748_5_2[0]; i++) {
+        hex_decode(k, sizeof k, rfc7748_5_2[i].scalar);
+        hex_decode(u, sizeof u, rfc7748_5_2[i].u);
+        x25519(out, k, u);
+        CHECK_HEX(out, sizeof out, rfc7748_5_2[i].out);
+    }
+
+    /* each round: k becomes X25519(k, u) and u the old k */
+    memset(k, 0, sizeof k);
+    k[0] = 9;
+    memcpy(u, k, sizeof u);
+    for (int round = 1; round <= 1000; round++) {
+        x25519(out, k, u);
+        memcpy(u, k, sizeof u);
+        memcpy(k, out, sizeof k);
+        if (round == 1) CHECK_HEX(k, sizeof k, iterated_1);
+    }
+    CHECK_HEX(k, sizeof k, iterated_1000);
+
+    uint8_t a[32], b[32], pub_a[32], pub_b[32];
+    hex_decode(a, sizeof a, alice_private);
+    hex_decode(b, sizeof b, bob_private);
+    x25519_public_key(pub_a, a);
+    CHECK_HEX(pub_a, sizeof pub_a, alice_public);
+    x25519_public_key(pub_b, b);
+    CHECK_HEX(pub_b, sizeof pub_b, bob_public);
+    x25519(out, a, pub_b);
+    CHECK_HEX(out, sizeof out, shared_secret);
+    x25519(out, b, pub_a);
+    CHECK_HEX(out, sizeof out, shared_secret);
+}
