@@ -80,9 +80,16 @@ fetch_source() {
   touch "third_party/$dir/.verified"
 }
 
-[ -n "${LWIP_SRC:-}" ] || fetch_source lwip 2.1.3+dfsg1-2 lwip
-[ -n "${BEARSSL_SRC:-}" ] || fetch_source bearssl 0.6+dfsg.1-3 bearssl
-[ -n "${SODIUM_SRC:-}" ] || fetch_source libsodium 1.0.18-1+deb12u1 libsodium
+# LWIP_SRC=, BEARSSL_SRC=, SODIUM_SRC= point at other copies; the defaults are fetched
+source_or_fetch() {
+  local dir=$1 pkg=$2 version=$3 name=$4
+  if [ "$dir" = "third_party/$name" ]; then fetch_source "$pkg" "$version" "$name"
+  elif [ ! -d "$dir" ]; then die "$dir (given for $pkg) is not a folder"
+  fi
+}
+source_or_fetch "${LWIP_SRC:-third_party/lwip}" lwip 2.1.3+dfsg1-2 lwip
+source_or_fetch "${BEARSSL_SRC:-third_party/bearssl}" bearssl 0.6+dfsg.1-3 bearssl
+source_or_fetch "${SODIUM_SRC:-third_party/libsodium}" libsodium 1.0.18-1+deb12u1 libsodium
 
 if [ -f package.json ] && { [ ! -d node_modules ]  || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed: is the npm registry reachable?"

@@ -27,7 +27,8 @@
 #define LIONESS_KEY_LEN 192
 #define LIONESS_MIN_BLOCK_LEN 33
 
-/* X25519 (RFC 7748). The output is not checked for the all-zero value. */
+/* X25519 (RFC 7748). The output is not checked for the all-zero value and
+ * may alias either input. */
 void x25519(uint8_t shared[X25519_KEY_LEN], const uint8_t secret[X25519_KEY_LEN],
             const uint8_t peer_public[X25519_KEY_LEN]);
 void x25519_public_key(uint8_t public_key[X25519_KEY_LEN], const uint8_t secret[X25519_KEY_LEN]);

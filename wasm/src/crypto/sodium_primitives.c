@@ -7,6 +7,7 @@
 #include <sodium/crypto_sign_ed25519.h>
 #include <sodium/crypto_stream_chacha20.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* libsodium calls this only when a caller breaks its contract (a message
  * longer than its maximum); our wrappers never do, so reaching it is a bug.
@@ -19,10 +20,14 @@ void sodium_misuse(void)
 void x25519(uint8_t shared[X25519_KEY_LEN], const uint8_t secret[X25519_KEY_LEN],
             const uint8_t peer_public[X25519_KEY_LEN])
 {
-    /* libsodium reports an all-zero result as -1 but still writes it; Nym
-     * does not reject it, so neither do we */
-    int low_order = crypto_scalarmult_curve25519(shared, secret, peer_public);
-    (void)low_order;
+    /* libsodium refuses points of small order without writing the output;
+     * X25519 of such a point is all zeros, which Nym does not reject */
+    uint8_t point[X25519_KEY_LEN], scalar[X25519_KEY_LEN];
+    /* callers blind in place (shared == peer_public), which libsodium does not allow */
+    memcpy(point, peer_public, sizeof point);
+    memcpy(scalar, secret, sizeof scalar);
+    if (crypto_scalarmult_curve25519(shared, scalar, point) != 0) memset(shared, 0, X25519_KEY_LEN);
+    secure_zero(scalar, sizeof scalar);
 }
 
 void x25519_public_key(uint8_t public_key[X25519_KEY_LEN], const uint8_t secret[X25519_KEY_LEN])
