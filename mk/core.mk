@@ -5,6 +5,8 @@
 # Called by the top Makefile: $(MAKE) -f mk/core.mk VARIANT=<v> <target>
 
 VARIANT ?= native
+# V=1 shows every command
+Q := $(if $(V),,@)
 OUT := build/$(VARIANT)
 
 LWIP_SRC ?= third_party/lwip
@@ -67,19 +69,22 @@ $(SODIUM_VERSION_H): $(SODIUM)/include/sodium/version.h.in
 
 $(OUT)/sodium/%.o: $(SODIUM)/%.c $(SODIUM_VERSION_H)
 	@mkdir -p $(@D)
-	$(CC) $(OPT) -w $(SODIUM_DEFS) -I$(SODIUM)/include/sodium -I$(OUT)/gen/sodium/sodium -I$(SODIUM)/include -c $< -o $@
+	@$(if $(V),:,echo "  CC  $(VARIANT) $<")
+	$(Q)$(CC) $(OPT) -w $(SODIUM_DEFS) -I$(SODIUM)/include/sodium -I$(OUT)/gen/sodium/sodium -I$(SODIUM)/include -c $< -o $@
 
 $(OUT)/bearssl/%.o: $(BEARSSL_SRC)/src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(OPT) -w $(BEARSSL_DEFS) -I$(BEARSSL_SRC)/inc -I$(BEARSSL_SRC)/src -c $< -o $@
+	@$(if $(V),:,echo "  CC  $(VARIANT) $<")
+	$(Q)$(CC) $(OPT) -w $(BEARSSL_DEFS) -I$(BEARSSL_SRC)/inc -I$(BEARSSL_SRC)/src -c $< -o $@
 
 $(OUT)/lwip/%.o: $(LWIP_SRC)/src/%.c $(wildcard wasm/src/net/lwip-port/*.h wasm/src/net/lwip-port/arch/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(OPT) -w -I$(LWIP_SRC)/src/include -Iwasm/src/net/lwip-port -c $< -o $@
+	@$(if $(V),:,echo "  CC  $(VARIANT) $<")
+	$(Q)$(CC) $(OPT) -w -I$(LWIP_SRC)/src/include -Iwasm/src/net/lwip-port -c $< -o $@
 
 $(OUT)/libdeps.a: $(SODIUM_OBJS) $(BEARSSL_OBJS) $(LWIP_OBJS)
-	rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
 
 # --- our code
 
@@ -91,15 +96,17 @@ TEST_OBJS := $(patsubst wasm/%.c,$(OUT)/%.o,$(TEST_SRCS))
 
 $(OUT)/core/%.o: wasm/src/%.c $(SODIUM_VERSION_H)
 	@mkdir -p $(@D)
-	$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -MMD -MP -c $< -o $@
+	@$(if $(V),:,echo "  CC  $(VARIANT) $<")
+	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -MMD -MP -c $< -o $@
 
 $(OUT)/tests/%.o: wasm/tests/%.c $(SODIUM_VERSION_H)
 	@mkdir -p $(@D)
-	$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -Iwasm/tests -MMD -MP -c $< -o $@
+	@$(if $(V),:,echo "  CC  $(VARIANT) $<")
+	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -Iwasm/tests -MMD -MP -c $< -o $@
 
 $(OUT)/libcore.a: $(CORE_OBJS)
-	rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
 
 -include $(CORE_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
 
