@@ -145,3 +145,17 @@ void test_hkdf_sha256(void)
     const uint8_t ikm[32] = {0};
     CHECK(hkdf_sha256(big, sizeof big, NULL, 0, ikm, sizeof ikm, NULL, 0) == -1);
 }
+
+/* FIPS 180-2 SHA-1 examples, and RFC 6455 §1.3's accept key input. */
+void test_sha1(void)
+{
+    uint8_t d[SHA1_LEN];
+    sha1(d, (const uint8_t *)"abc", 3);
+    CHECK_HEX(d, SHA1_LEN, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    sha1(d, (const uint8_t *)m, strlen(m));
+    CHECK_HEX(d, SHA1_LEN, "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+    const char *ws = "dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    sha1(d, (const uint8_t *)ws, strlen(ws));
+    CHECK_HEX(d, SHA1_LEN, "b37a4f2cc0624f1690f64606cf385945b2bec4ea");
+}

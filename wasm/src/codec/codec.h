@@ -103,4 +103,8 @@ int base58_encode(char *out, size_t out_cap, const uint8_t *in, size_t len);
 /* Decodes into exactly out_len bytes; fails on other lengths or bad characters. */
 bool base58_decode_exact(uint8_t *out, size_t out_len, const char *in, size_t in_len);
 
+/* ---- WebSocket framing (RFC 6455) ---- */
+
+/* ---- HTTP/1.1 messages ---- */
+
 #endif

@@ -1,4 +1,4 @@
-/* The primitives we take from BearSSL: SHA-256, HMAC, HKDF, AES-128-CTR. */
+/* The primitives we take from BearSSL: SHA-1, SHA-256, HMAC, HKDF, AES-128-CTR. */
 #include "crypto/crypto.h"
 
 #include <bearssl.h>
@@ -15,6 +15,14 @@ static void store32_be(uint8_t *p, uint32_t v)
     p[1] = (uint8_t)(v >> 16);
     p[2] = (uint8_t)(v >> 8);
     p[3] = (uint8_t)v;
+}
+
+void sha1(uint8_t digest[SHA1_LEN], const uint8_t *data, size_t len)
+{
+    br_sha1_context ctx;
+    br_sha1_init(&ctx);
+    br_sha1_update(&ctx, data, len);
+    br_sha1_out(&ctx, digest);
 }
 
 void sha256(uint8_t digest[SHA256_LEN], const uint8_t *data, size_t len)

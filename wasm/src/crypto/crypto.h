@@ -14,6 +14,7 @@
 #define ED25519_SEED_LEN 32
 #define ED25519_SECRET_KEY_LEN 64 /* seed ‖ public key */
 #define ED25519_SIGNATURE_LEN 64
+#define SHA1_LEN 20
 #define SHA256_LEN 32
 #define BLAKE3_LEN 32
 #define BLAKE3_KEY_LEN 32
@@ -41,6 +42,9 @@ void ed25519_sign(uint8_t signature[ED25519_SIGNATURE_LEN], const uint8_t *messa
                   const uint8_t secret_key[ED25519_SECRET_KEY_LEN]);
 bool ed25519_verify(const uint8_t signature[ED25519_SIGNATURE_LEN], const uint8_t *message,
                     size_t message_len, const uint8_t public_key[ED25519_PUBLIC_KEY_LEN]);
+
+/* SHA-1, only for the WebSocket handshake's accept key (RFC 6455). */
+void sha1(uint8_t digest[SHA1_LEN], const uint8_t *data, size_t len);
 
 /* SHA-256 and the HMAC / HKDF (RFC 2104, RFC 5869) built on it. */
 void sha256(uint8_t digest[SHA256_LEN], const uint8_t *data, size_t len);
