@@ -88,7 +88,7 @@ $(OUT)/libdeps.a: $(SODIUM_OBJS) $(BEARSSL_OBJS) $(LWIP_OBJS)
 
 # --- our code
 
-CORE_LAYERS := crypto codec sphinx mixnet
+CORE_LAYERS := crypto codec gateway sphinx mixnet
 CORE_SRCS := $(foreach layer,$(CORE_LAYERS),$(wildcard wasm/src/$(layer)/*.c)) $(wildcard wasm/src/platform/$(PLATFORM)/*.c)
 CORE_OBJS := $(patsubst wasm/src/%.c,$(OUT)/core/%.o,$(CORE_SRCS))
 TEST_SRCS := $(wildcard wasm/tests/*.c)
