@@ -60,8 +60,13 @@ test-interop:
 fuzz-smoke fuzz:
 	@echo "$@: no fuzz targets yet (no network parser exists)"; echo "0 passed, 0 failed"
 
-bench:
-	@echo "bench: nothing to measure yet"
+# Side-by-side figures come with the browser product; for now the core's
+# micro-benchmarks, natively and as wasm under node. BENCH=<name> runs one.
+CORE_BENCHES := $(patsubst wasm/bench/%.c,%,$(wildcard wasm/bench/*.c))
+bench: native wasm
+	@for b in $(if $(BENCH),$(filter $(BENCH),$(CORE_BENCHES)),$(CORE_BENCHES)); do \
+	  $(CORE) VARIANT=native run-bench-$$b && $(CORE) VARIANT=wasm run-bench-$$b || exit 1; \
+	done
 
 localnet:
 	@echo "localnet: not built yet"

@@ -40,7 +40,7 @@ endif
 
 SODIUM_FILES := crypto_scalarmult/curve25519/scalarmult_curve25519.c \
   crypto_scalarmult/curve25519/ref10/x25519_ref10.c \
-  crypto_core/ed25519/ref10/ed25519_ref10.c \
+  crypto_core/ed25519/ref10/ed25519_ref10.c crypto_core/ed25519/core_ed25519.c \
   crypto_sign/ed25519/sign_ed25519.c crypto_sign/ed25519/ref10/keypair.c \
   crypto_sign/ed25519/ref10/sign.c crypto_sign/ed25519/ref10/open.c \
   crypto_hash/sha512/cp/hash_sha512_cp.c \
@@ -61,6 +61,19 @@ BEARSSL_DEFS := -DBR_USE_URANDOM=0 -DBR_USE_GETENTROPY=0 -DBR_USE_UNIX_TIME=0 -D
 
 LWIP_FILES := $(wildcard $(LWIP_SRC)/src/core/*.c) $(wildcard $(LWIP_SRC)/src/core/ipv4/*.c)
 LWIP_OBJS := $(patsubst $(LWIP_SRC)/src/%.c,$(OUT)/lwip/%.o,$(LWIP_FILES))
+
+ifeq ($(VARIANT),wasm)
+# The per-packet crypto loops run several times slower at -Oz; compiled at
+# -O2 outside link-time optimisation they keep their speed (about 10 KB).
+SPEED_CRITICAL_OBJS := $(addprefix $(OUT)/sodium/,crypto_stream/chacha20/ref/chacha20_ref.o \
+  crypto_stream/chacha20/stream_chacha20.o crypto_generichash/blake2b/ref/blake2b-compress-ref.o \
+  crypto_generichash/blake2b/ref/blake2b-ref.o crypto_scalarmult/curve25519/ref10/x25519_ref10.o \
+  crypto_core/ed25519/ref10/ed25519_ref10.o) \
+  $(addprefix $(OUT)/bearssl/,hash/sha2small.o symcipher/aes_ct64.o symcipher/aes_ct64_enc.o \
+  symcipher/aes_ct64_ctr.o symcipher/aes_ct64_cbcenc.o hash/ghash_ctmul64.o) \
+  $(patsubst wasm/src/%.c,$(OUT)/core/%.o,$(wildcard wasm/src/crypto/*.c))
+$(SPEED_CRITICAL_OBJS): OPT := -O2
+endif
 
 $(SODIUM_VERSION_H): $(SODIUM)/include/sodium/version.h.in
 	@mkdir -p $(@D)
@@ -142,6 +155,26 @@ $(TEST_BIN): $(TEST_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a mk/core.mk
 run-tests: $(TEST_BIN)
 	$(TEST_BIN)
 endif
+
+# micro-benchmarks of the core, one program per wasm/bench/*.c
+BENCH_SRCS := $(wildcard wasm/bench/*.c)
+ifeq ($(VARIANT),wasm)
+BENCH_BINS := $(patsubst wasm/bench/%.c,$(OUT)/bench/%.cjs,$(BENCH_SRCS))
+$(OUT)/bench/%.cjs: wasm/bench/%.c $(OUT)/libcore.a $(OUT)/libdeps.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -sENVIRONMENT=node -sSINGLE_FILE -sEXIT_RUNTIME=1 \
+	  -sALLOW_MEMORY_GROWTH=1 -o $@ $< $(OUT)/libcore.a $(OUT)/libdeps.a
+run-bench-%: $(OUT)/bench/%.cjs
+	@node $<
+else
+BENCH_BINS := $(patsubst wasm/bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
+$(OUT)/bench/%: wasm/bench/%.c $(OUT)/libcore.a $(OUT)/libdeps.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -o $@ $< $(OUT)/libcore.a $(OUT)/libdeps.a
+run-bench-%: $(OUT)/bench/%
+	@$<
+endif
+benches: $(BENCH_BINS)
 
 libs: $(OUT)/libcore.a $(OUT)/libdeps.a
 tests: $(TEST_BIN)

@@ -63,3 +63,28 @@ void test_x25519(void)
     x25519(out, b, pub_a);
     CHECK_HEX(out, sizeof out, shared_secret);
 }
+
+/* x25519_chain equals X25519 applied step by step, for 1 to 6 scalars on
+ * public keys, and gives zero for a point of small order. */
+void test_x25519_chain(void)
+{
+    /* a point of order 8 on Curve25519 */
+    static const char *const ORDER_8 = "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800";
+    for (int round = 0; round < 40; round++) {
+        uint8_t scalars[6][32], point[32], stepwise[32], chained[32];
+        size_t count = (size_t)(round % 6) + 1;
+        for (size_t i = 0; i < count; i++) random_bytes(scalars[i], 32);
+        uint8_t secret[32];
+        random_bytes(secret, 32);
+        x25519_public_key(point, secret);
+        x25519(stepwise, scalars[0], point);
+        for (size_t i = 1; i < count; i++) x25519(stepwise, scalars[i], stepwise);
+        x25519_chain(chained, (const uint8_t(*)[32])scalars, count, point);
+        CHECK(memcmp(stepwise, chained, 32) == 0);
+    }
+    uint8_t small_order[32], scalar[1][32] = {{1}}, out[32];
+    hex_decode(small_order, 32, ORDER_8);
+    x25519_chain(out, (const uint8_t(*)[32])scalar, 1, small_order);
+    static const uint8_t zero[32];
+    CHECK(memcmp(out, zero, 32) == 0);
+}

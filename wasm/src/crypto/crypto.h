@@ -33,6 +33,11 @@
 void x25519(uint8_t shared[X25519_KEY_LEN], const uint8_t secret[X25519_KEY_LEN],
             const uint8_t peer_public[X25519_KEY_LEN]);
 void x25519_public_key(uint8_t public_key[X25519_KEY_LEN], const uint8_t secret[X25519_KEY_LEN]);
+/* X25519(scalars[count-1], … X25519(scalars[0], point)) with a single
+ * scalar multiplication, for points on the curve (every real public key;
+ * a point on the twist gives another result). count >= 1. */
+void x25519_chain(uint8_t shared[X25519_KEY_LEN], const uint8_t (*scalars)[X25519_KEY_LEN], size_t count,
+                  const uint8_t point[X25519_KEY_LEN]);
 
 /* Ed25519 (RFC 8032, pure). */
 void ed25519_keypair_from_seed(uint8_t public_key[ED25519_PUBLIC_KEY_LEN],

@@ -66,12 +66,11 @@ int sphinx_derive_route_secrets(hop_secrets *hops, uint8_t alpha[SPHINX_ALPHA_LE
         random_bytes(factors[0], 32);
     x25519_public_key(alpha, factors[0]);
     for (size_t i = 0; i < hop_count; i++) {
-        uint8_t acc[32];
-        memcpy(acc, route[i].public_key, 32);
-        for (size_t f = 0; f <= i; f++) x25519(acc, factors[f], acc);
-        sphinx_expand_shared_secret(hops[i].expanded, acc);
+        uint8_t shared[32];
+        x25519_chain(shared, (const uint8_t(*)[32])factors, i + 1, route[i].public_key);
+        sphinx_expand_shared_secret(hops[i].expanded, shared);
         memcpy(factors[i + 1], hops[i].expanded + EXPANDED_BLINDING_FACTOR, 32);
-        secure_zero(acc, sizeof acc);
+        secure_zero(shared, sizeof shared);
     }
     secure_zero(factors, sizeof factors);
     return 0;
@@ -104,13 +103,17 @@ int sphinx_header_build(uint8_t header[SPHINX_HEADER_LEN], const hop_secrets *ho
     size_t filler_len = HOP_SLOT_LEN * (hop_count - 1);
     size_t final_len = SPHINX_ROUTING_INFO_LEN - filler_len;
 
+    /* each hop's keystream, used for both the filler and its routing slot */
+    uint8_t streams[SPHINX_MAX_HOPS][STREAM_LEN];
+    for (size_t i = 0; i < hop_count; i++) {
+        memset(streams[i], 0, STREAM_LEN);
+        xor_keystream(streams[i], STREAM_LEN, &hops[i]);
+    }
+
     /* filler: what the earlier hops' decryption shifts into the tail */
     uint8_t filler[SPHINX_ROUTING_INFO_LEN] = {0};
-    for (size_t i = 1; i < hop_count; i++) {
-        uint8_t stream[STREAM_LEN] = {0};
-        xor_keystream(stream, sizeof stream, &hops[i - 1]);
-        for (size_t b = 0; b < HOP_SLOT_LEN * i; b++) filler[b] ^= stream[STREAM_LEN - HOP_SLOT_LEN * i + b];
-    }
+    for (size_t i = 1; i < hop_count; i++)
+        for (size_t b = 0; b < HOP_SLOT_LEN * i; b++) filler[b] ^= streams[i - 1][STREAM_LEN - HOP_SLOT_LEN * i + b];
 
     uint8_t beta[SPHINX_ROUTING_INFO_LEN], gamma[SPHINX_MAC_LEN];
     const hop_secrets *last = &hops[hop_count - 1];
@@ -119,7 +122,7 @@ int sphinx_header_build(uint8_t header[SPHINX_HEADER_LEN], const hop_secrets *ho
     memcpy(beta + 4, destination, SPHINX_DESTINATION_LEN);
     memset(beta + 4 + SPHINX_DESTINATION_LEN, 0, SPHINX_IDENTIFIER_LEN);
     random_bytes(beta + FINAL_META_LEN, final_len - FINAL_META_LEN);
-    xor_keystream(beta, final_len, last);
+    for (size_t b = 0; b < final_len; b++) beta[b] ^= streams[hop_count - 1][b];
     memcpy(beta + final_len, filler, filler_len);
     header_mac(gamma, last, beta);
 
@@ -132,10 +135,10 @@ int sphinx_header_build(uint8_t header[SPHINX_HEADER_LEN], const hop_secrets *ho
         for (int b = 0; b < DELAY_LEN; b++) slot[36 + b] = (uint8_t)(delay >> (56 - 8 * b));
         memcpy(slot + 44, gamma, SPHINX_MAC_LEN);
         memcpy(slot + HOP_SLOT_LEN, beta, TRUNCATED_ROUTING_INFO_LEN);
-        xor_keystream(slot, SPHINX_ROUTING_INFO_LEN, &hops[i]);
-        memcpy(beta, slot, sizeof beta);
+        for (size_t b = 0; b < SPHINX_ROUTING_INFO_LEN; b++) beta[b] = slot[b] ^ streams[i][b];
         header_mac(gamma, &hops[i], beta);
     }
+    secure_zero(streams, sizeof streams);
     memcpy(header + SPHINX_ALPHA_LEN, gamma, SPHINX_MAC_LEN);
     memcpy(header + SPHINX_ALPHA_LEN + SPHINX_MAC_LEN, beta, SPHINX_ROUTING_INFO_LEN);
     return 0;
