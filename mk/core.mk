@@ -101,7 +101,7 @@ $(OUT)/libdeps.a: $(SODIUM_OBJS) $(BEARSSL_OBJS) $(LWIP_OBJS)
 
 # --- our code
 
-CORE_LAYERS := crypto codec gateway sphinx mixnet
+CORE_LAYERS := crypto codec gateway sphinx ipr mixnet
 CORE_SRCS := $(foreach layer,$(CORE_LAYERS),$(wildcard wasm/src/$(layer)/*.c)) $(wildcard wasm/src/platform/$(PLATFORM)/*.c)
 CORE_OBJS := $(patsubst wasm/src/%.c,$(OUT)/core/%.o,$(CORE_SRCS))
 TEST_SRCS := $(wildcard wasm/tests/*.c)
@@ -175,6 +175,28 @@ run-bench-%: $(OUT)/bench/%
 	@$<
 endif
 benches: $(BENCH_BINS)
+
+ifneq ($(VARIANT),wasm)
+# localnet: native only, on the same core libraries
+LOCALNET_LIB_SRCS := $(filter-out localnet/main.c localnet/services_test.c,$(wildcard localnet/*.c))
+LOCALNET_LIB_OBJS := $(patsubst %.c,$(OUT)/%.o,$(LOCALNET_LIB_SRCS))
+LOCALNET_TEST_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard localnet/tests/*.c)) $(OUT)/localnet/tests/check.o
+
+$(OUT)/localnet/%.o: localnet/%.c $(SODIUM_VERSION_H)
+	@mkdir -p $(@D)
+	@$(if $(V),:,echo "  CC  $(VARIANT) $<")
+	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -Ilocalnet -Iwasm/tests \
+	  -DSERVICES_WS_ECHO_SCRIPT='"$(CURDIR)/localnet/ws-echo.mjs"' -MMD -MP -c $< -o $@
+$(OUT)/localnet/tests/check.o: wasm/tests/check.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -Iwasm/tests -DTEST_GROUPS_FILE='"localnet/tests/groups.def"' -I. \
+	  -MMD -MP -c $< -o $@
+$(OUT)/localnet-tests: $(LOCALNET_TEST_OBJS) $(LOCALNET_LIB_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a
+	$(Q)$(CC) $(OPT) -o $@ $^
+-include $(LOCALNET_LIB_OBJS:.o=.d) $(LOCALNET_TEST_OBJS:.o=.d)
+run-localnet-tests: $(OUT)/localnet-tests
+	$(OUT)/localnet-tests
+endif
 
 libs: $(OUT)/libcore.a $(OUT)/libdeps.a
 tests: $(TEST_BIN)
