@@ -45,8 +45,13 @@ test-c: native asan wasm
 	@echo "-- C tests, native with ASan+UBSan"; $(CORE) VARIANT=asan run-tests
 	@echo "-- C tests, wasm under node"; $(CORE) VARIANT=wasm run-tests
 
-test-net:
-	@echo "test-net: nothing to run yet (needs localnet and the tunnel core)"; echo "0 passed, 0 failed"
+# localnet's parts and the native core against them, plain and under ASan+UBSan
+test-net: deps
+	@$(CORE) VARIANT=native -j$(JOBS) build/native/localnet-tests
+	@$(CORE) VARIANT=asan -j$(JOBS) build/asan/localnet-tests
+	@echo "-- localnet, native"; build/native/localnet-tests
+	@echo "-- localnet, native with ASan+UBSan"; build/asan/localnet-tests
+	@echo "-- localnet services"; $(MAKE) --no-print-directory -f localnet/services.mk test
 
 test-js: deps
 	@npm run --silent test:js

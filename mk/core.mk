@@ -104,7 +104,9 @@ $(OUT)/libdeps.a: $(SODIUM_OBJS) $(BEARSSL_OBJS) $(LWIP_OBJS)
 CORE_LAYERS := crypto codec gateway sphinx ipr mixnet
 CORE_SRCS := $(foreach layer,$(CORE_LAYERS),$(wildcard wasm/src/$(layer)/*.c)) $(wildcard wasm/src/platform/$(PLATFORM)/*.c)
 CORE_OBJS := $(patsubst wasm/src/%.c,$(OUT)/core/%.o,$(CORE_SRCS))
-TEST_SRCS := $(wildcard wasm/tests/*.c)
+# the native platform's own tests (its event loop) do not exist in the browser build
+NATIVE_ONLY_TESTS := wasm/tests/test_platform.c
+TEST_SRCS := $(if $(filter wasm,$(VARIANT)),$(filter-out $(NATIVE_ONLY_TESTS),$(wildcard wasm/tests/*.c)),$(wildcard wasm/tests/*.c))
 TEST_OBJS := $(patsubst wasm/%.c,$(OUT)/%.o,$(TEST_SRCS))
 
 $(OUT)/core/%.o: wasm/src/%.c $(SODIUM_VERSION_H)

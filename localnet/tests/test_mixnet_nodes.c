@@ -66,17 +66,24 @@ static void run_until(const size_t *counter, size_t target, uint64_t timeout_ms)
 
 /* A Regular packet whose payload is an ack field (to our own gateway,
  * carrying an Ack packet) and a message, like a client's. */
-static void send_packet(network *net, const uint8_t *message, size_t len, const uint64_t delays[HOPS])
+static void build_packet(network *net, uint8_t packet[NYM_REGULAR_PACKET_LEN], const uint8_t *message, size_t len,
+                         const uint64_t delays[HOPS])
 {
-    uint8_t destination[32] = {42}, payload[2048] = {0}, packet[NYM_REGULAR_PACKET_LEN];
+    uint8_t destination[32] = {42}, payload[2048] = {0};
     uint8_t ack_packet[NYM_ACK_PACKET_LEN], ack_message[21] = {1, 2, 3};
     sphinx_packet_build(ack_packet, sizeof ack_packet, ack_message, sizeof ack_message, net->route, HOPS, destination,
                         NULL, SPHINX_VERSION_KEY_SEEDS, NULL);
     nym_node_address_encode_padded(&net->addrs[0], payload, 19);
     memcpy(payload + 19, ack_packet, sizeof ack_packet);
     memcpy(payload + 405, message, len);
-    sphinx_packet_build(packet, sizeof packet, payload, sizeof payload, net->route, HOPS, destination, delays,
-                        SPHINX_VERSION_KEY_SEEDS, NULL);
+    sphinx_packet_build(packet, NYM_REGULAR_PACKET_LEN, payload, sizeof payload, net->route, HOPS, destination,
+                        delays, SPHINX_VERSION_KEY_SEEDS, NULL);
+}
+
+static void send_packet(network *net, const uint8_t *message, size_t len, const uint64_t delays[HOPS])
+{
+    uint8_t packet[NYM_REGULAR_PACKET_LEN];
+    build_packet(net, packet, message, len, delays);
     nym_mix_packet mp = {.next_hop = net->addrs[0], .packet_type = 0, .rotation = NYM_ROTATION_UNKNOWN,
                          .packet = packet, .packet_len = sizeof packet};
     forwarder_send(net->fw, &mp);
@@ -102,14 +109,16 @@ void test_mixnet_nodes(void)
 
     /* a replayed packet is dropped at the first hop */
     uint8_t packet[NYM_REGULAR_PACKET_LEN], payload[100] = {9};
-    sphinx_packet_build(packet, sizeof packet, payload, sizeof payload, net.route, HOPS, net.log.destination, NULL,
-                        SPHINX_VERSION_KEY_SEEDS, NULL);
+    static const uint64_t no_delay[HOPS] = {0};
+    build_packet(&net, packet, payload, sizeof payload, no_delay);
     nym_mix_packet mp = {.next_hop = net.addrs[0], .packet = packet, .packet_len = sizeof packet};
     forwarder_send(net.fw, &mp);
     forwarder_send(net.fw, &mp);
-    run_until(&net.log.delivered, 3, 3000);
-    platform_run_once(100);
-    CHECK(net.log.delivered == 3 && mixnet_node_get_stats(net.nodes[0])->replayed == 1);
+    run_until(&net.log.delivered, 4, 3000);
+    uint64_t settle = platform_monotonic_ms() + 100;
+    while (platform_monotonic_ms() < settle) platform_run_once(20);
+    /* the packet and its ack, once */
+    CHECK(net.log.delivered == 4 && mixnet_node_get_stats(net.nodes[0])->replayed == 1);
 
     /* a node refuses a packet that is not for it, and does not route to unknown nodes */
     packet[100] ^= 1;
@@ -140,8 +149,8 @@ void test_mixnet_nodes_faults(void)
     const mixnet_node_stats *first = mixnet_node_get_stats(net.nodes[0]);
     /* each of the 100 packets and the acks of those delivered cross all
      * three faulty mixes: some are lost, some duplicated */
-    CHECK(first->received == SENT);
-    CHECK(first->dropped > 5 && first->dropped < 40);
+    CHECK(first->received >= SENT);
+    CHECK(first->dropped > 5 && first->dropped < first->received / 2);
     CHECK(net.log.delivered > 20 && net.log.delivered < 2 * SENT * 2);
     network_stop(&net);
 }
