@@ -62,8 +62,9 @@ test-e2e: wasm
 test-interop:
 	@echo "test-interop: nothing to run yet (needs localnet)"; echo "0 passed, 0 failed"
 
-fuzz-smoke fuzz:
-	@echo "$@: no fuzz targets yet (no network parser exists)"; echo "0 passed, 0 failed"
+# every libFuzzer target in wasm/fuzz, briefly (fuzz-smoke) or at length (fuzz)
+fuzz-smoke fuzz: deps
+	@$(MAKE) --no-print-directory -f mk/fuzz.mk $@
 
 # Side-by-side figures come with the browser product; for now the core's
 # micro-benchmarks, natively and as wasm under node. BENCH=<name> runs one.
