@@ -132,4 +132,51 @@ void gateway_auth_v2_build(gateway_message *msg, uint8_t protocol_version, const
 int gateway_auth_v2_verify(const gateway_message *msg, const uint8_t shared_key[GATEWAY_SHARED_KEY_LEN],
                            uint64_t now_unix_s);
 
+/* ---- the client's connection to its gateway, on the platform's WebSocket ----
+ * Registers on first use (then reports the shared key to keep),
+ * authenticates with the stored key afterwards, claims free bandwidth when
+ * low, carries MixPackets out and pushed messages in, and reconnects by
+ * itself when the socket drops. */
+
+typedef enum {
+    GATEWAY_CLIENT_CONNECTING,   /* opening the socket, negotiating, registering or authenticating */
+    GATEWAY_CLIENT_READY,        /* packets can be sent */
+    GATEWAY_CLIENT_RECONNECTING, /* the socket dropped; a new one comes after a pause */
+    GATEWAY_CLIENT_FAILED,       /* gave up: the reason says why */
+} gateway_client_state;
+
+typedef struct {
+    void *ctx;
+    void (*state_changed)(void *ctx, gateway_client_state state, const char *reason);
+    /* a registration gave this key: keep it for the next start */
+    void (*registered)(void *ctx, const uint8_t shared_key[GATEWAY_SHARED_KEY_LEN]);
+    /* a message the gateway pushed (an ack, or a message for us) */
+    void (*pushed)(void *ctx, const uint8_t *message, size_t len);
+} gateway_client_callbacks;
+
+typedef struct {
+    char url[256];
+    uint8_t gateway_identity[32];
+    uint8_t identity_public[32];
+    uint8_t identity_secret[64];
+    bool has_shared_key;
+    uint8_t shared_key[GATEWAY_SHARED_KEY_LEN];
+    uint32_t response_timeout_ms;   /* for each answer during setup */
+    uint32_t reconnect_attempts;    /* in a row before giving up */
+    uint32_t reconnect_delay_ms;    /* the first pause; doubled each time */
+    uint32_t reconnect_delay_max_ms;
+} gateway_client_config;
+
+typedef struct gateway_client gateway_client;
+
+gateway_client *gateway_client_create(const gateway_client_config *config, const gateway_client_callbacks *callbacks);
+/* Opens the first connection; progress comes through state_changed. */
+void gateway_client_start(gateway_client *gc);
+/* Encrypts and sends an encoded MixPacket; fails unless READY. */
+int gateway_client_send(gateway_client *gc, const uint8_t *mix_packet, size_t len);
+/* Bytes waiting in the socket, for back-pressure. */
+size_t gateway_client_buffered(const gateway_client *gc);
+int64_t gateway_client_bandwidth(const gateway_client *gc);
+void gateway_client_destroy(gateway_client *gc);
+
 #endif
