@@ -74,8 +74,11 @@ bench: native wasm
 	  $(CORE) VARIANT=native run-bench-$$b && $(CORE) VARIANT=wasm run-bench-$$b || exit 1; \
 	done
 
-localnet:
-	@echo "localnet: not built yet"
+# a whole Nym network on loopback; prints one JSON line, runs until Ctrl-C
+# or until its stdin closes (LOCALNET_ARGS: see localnet/main.c)
+localnet: deps
+	@$(CORE) VARIANT=native -j$(JOBS) build/native/bin/localnet
+	@build/native/bin/localnet $(LOCALNET_ARGS)
 
 demo: wasm
 	@npm run --silent demo

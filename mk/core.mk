@@ -195,7 +195,10 @@ $(OUT)/localnet/tests/check.o: wasm/tests/check.c
 	  -MMD -MP -c $< -o $@
 $(OUT)/localnet-tests: $(LOCALNET_TEST_OBJS) $(LOCALNET_LIB_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a
 	$(Q)$(CC) $(OPT) -o $@ $^
--include $(LOCALNET_LIB_OBJS:.o=.d) $(LOCALNET_TEST_OBJS:.o=.d)
+-include $(LOCALNET_LIB_OBJS:.o=.d) $(LOCALNET_TEST_OBJS:.o=.d) $(OUT)/localnet/main.d
+$(OUT)/bin/localnet: $(OUT)/localnet/main.o $(LOCALNET_LIB_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(OPT) -o $@ $^
 run-localnet-tests: $(OUT)/localnet-tests
 	$(OUT)/localnet-tests
 endif
