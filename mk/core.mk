@@ -101,7 +101,7 @@ $(OUT)/libdeps.a: $(SODIUM_OBJS) $(BEARSSL_OBJS) $(LWIP_OBJS)
 
 # --- our code
 
-CORE_LAYERS := crypto codec gateway sphinx ipr mixnet
+CORE_LAYERS := crypto codec gateway sphinx ipr mixnet tunnel
 CORE_SRCS := $(foreach layer,$(CORE_LAYERS),$(wildcard wasm/src/$(layer)/*.c)) $(wildcard wasm/src/platform/$(PLATFORM)/*.c)
 CORE_OBJS := $(patsubst wasm/src/%.c,$(OUT)/core/%.o,$(CORE_SRCS))
 # the native platform's own tests (its event loop) do not exist in the browser build

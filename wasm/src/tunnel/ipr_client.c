@@ -1,0 +1,267 @@
+/* The IPR client: an LP stream to the exit's IP Packet Router carried in
+ * repliable messages, the Connect (v10 with a fall-back to v9), bundles of
+ * IP packets both ways, keepalive pings (ipr.md §7, §10). */
+#include "crypto/crypto.h"
+#include "ipr/ipr.h"
+#include "platform/platform.h"
+#include "tunnel/tunnel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DATA_VERSION 9
+#define FRAME_CAP (LP_HEADER_LEN + 64 + IPR_BUNDLE_TARGET_LEN + IPR_BUNDLE_PREFIX_LEN + IPR_BUNDLE_MAX_PACKET_LEN)
+
+typedef enum { STREAM_IDLE, STREAM_CONNECTING, STREAM_CONNECTED } stream_state;
+
+struct ipr_client {
+    ipr_client_config config;
+    ipr_client_callbacks callbacks;
+    mixnet_client *mx;
+    stream_state state;
+    uint64_t stream_id;
+    uint32_t next_sequence;
+    uint64_t connect_request_id;
+    uint8_t connect_version;
+    uint32_t connect_timer, fallback_timer, flush_timer, keepalive_timer;
+    uint8_t bundle[IPR_BUNDLE_TARGET_LEN + IPR_BUNDLE_PREFIX_LEN + IPR_BUNDLE_MAX_PACKET_LEN];
+    size_t bundle_len;
+    uint8_t frame[FRAME_CAP];
+};
+
+void ipr_client_config_default(ipr_client_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->connect_version = IPR_VERSION_MTU;
+    c->open_surbs = 10;
+    c->data_surbs = 2;
+    c->connect_timeout_ms = 60000;
+    c->v9_fallback_ms = 15000;
+    c->keepalive_ms = 20000;
+}
+
+static uint64_t now_ns(void)
+{
+    return platform_monotonic_ms() * 1000000ull;
+}
+
+static uint64_t random_u64(void)
+{
+    uint64_t v;
+    random_bytes((uint8_t *)&v, sizeof v);
+    return v;
+}
+
+static void cancel_timer(uint32_t *timer)
+{
+    platform_timer_cancel(*timer);
+    *timer = 0;
+}
+
+static void on_keepalive_due(void *ctx);
+
+static void restart_keepalive(ipr_client *ic)
+{
+    cancel_timer(&ic->keepalive_timer);
+    if (ic->state == STREAM_CONNECTED)
+        ic->keepalive_timer = platform_timer_start(ic->config.keepalive_ms, on_keepalive_due, ic);
+}
+
+/* Sends one LP stream frame in a repliable message with reply SURBs. */
+static int send_frame(ipr_client *ic, lp_stream_msg_type type, uint32_t sequence, const uint8_t *content,
+                      size_t content_len, uint32_t surbs)
+{
+    lp_frame frame = {.kind = LP_KIND_SPHINX_STREAM, .stream_id = ic->stream_id, .msg_type = type,
+                      .sequence = sequence, .content = content, .content_len = content_len};
+    size_t len = lp_frame_encode(ic->frame, sizeof ic->frame, &frame);
+    if (len == 0) return -1;
+    int err = mixnet_client_send_repliable(ic->mx, &ic->config.ipr, ic->frame, len, surbs, now_ns(), NULL);
+    if (err == 0) restart_keepalive(ic);
+    return err;
+}
+
+static bool request_timestamp(ipr_timestamp *t)
+{
+    return ipr_timestamp_from_unix(t, (int64_t)platform_unix_time_s(), 0);
+}
+
+static int send_request(ipr_client *ic, const ipr_request *request, uint32_t sequence, uint32_t surbs)
+{
+    uint8_t encoded[IPR_BUNDLE_TARGET_LEN + IPR_BUNDLE_PREFIX_LEN + IPR_BUNDLE_MAX_PACKET_LEN + 64];
+    size_t len;
+    if (ipr_request_encode(encoded, sizeof encoded, request, &len) != IPR_OK) return -1;
+    return send_frame(ic, LP_STREAM_DATA, sequence, encoded, len, surbs);
+}
+
+static int send_connect(ipr_client *ic, uint8_t version)
+{
+    ipr_request request = {.version = version, .kind = IPR_REQUEST_CONNECT, .request_id = random_u64()};
+    if (!request_timestamp(&request.timestamp)) return -1;
+    ic->connect_request_id = request.request_id;
+    ic->connect_version = version;
+    /* the Connect always travels as the stream's sequence 0, repeats included */
+    return send_request(ic, &request, 0, ic->config.data_surbs);
+}
+
+static void reset_stream(ipr_client *ic)
+{
+    cancel_timer(&ic->connect_timer);
+    cancel_timer(&ic->fallback_timer);
+    cancel_timer(&ic->flush_timer);
+    cancel_timer(&ic->keepalive_timer);
+    ic->bundle_len = 0;
+    ic->state = STREAM_IDLE;
+}
+
+static void stream_lost(ipr_client *ic, const char *reason)
+{
+    reset_stream(ic);
+    if (ic->callbacks.disconnected) ic->callbacks.disconnected(ic->callbacks.ctx, reason);
+}
+
+static void on_connect_timeout(void *ctx)
+{
+    ipr_client *ic = ctx;
+    ic->connect_timer = 0;
+    stream_lost(ic, "the exit did not answer the connect request in time");
+}
+
+static void on_fallback_due(void *ctx)
+{
+    ipr_client *ic = ctx;
+    ic->fallback_timer = 0;
+    /* exits that do not speak v10 ignore its Connect: ask again in v9 */
+    if (ic->state == STREAM_CONNECTING && send_connect(ic, DATA_VERSION) != 0)
+        stream_lost(ic, "could not send the connect request");
+}
+
+static void on_keepalive_due(void *ctx)
+{
+    ipr_client *ic = ctx;
+    ic->keepalive_timer = 0;
+    ipr_request ping = {.version = DATA_VERSION, .kind = IPR_REQUEST_PING, .request_id = random_u64()};
+    if (!request_timestamp(&ping.timestamp) || send_request(ic, &ping, ic->next_sequence++, ic->config.data_surbs) != 0)
+        restart_keepalive(ic);
+}
+
+ipr_client *ipr_client_create(const ipr_client_config *config, const ipr_client_callbacks *callbacks,
+                              mixnet_client *mx)
+{
+    ipr_client *ic = calloc(1, sizeof *ic);
+    if (!ic) return NULL;
+    ic->config = *config;
+    ic->callbacks = *callbacks;
+    ic->mx = mx;
+    return ic;
+}
+
+int ipr_client_connect(ipr_client *ic)
+{
+    reset_stream(ic);
+    ic->stream_id = random_u64();
+    ic->next_sequence = 1;
+    ic->state = STREAM_CONNECTING;
+    if (send_frame(ic, LP_STREAM_OPEN, 0, NULL, 0, ic->config.open_surbs) != 0 ||
+        send_connect(ic, ic->config.connect_version) != 0) {
+        ic->state = STREAM_IDLE;
+        return -1;
+    }
+    ic->connect_timer = platform_timer_start(ic->config.connect_timeout_ms, on_connect_timeout, ic);
+    if (ic->connect_version >= IPR_VERSION_MTU)
+        ic->fallback_timer = platform_timer_start(ic->config.v9_fallback_ms, on_fallback_due, ic);
+    return 0;
+}
+
+bool ipr_client_is_connected(const ipr_client *ic)
+{
+    return ic->state == STREAM_CONNECTED;
+}
+
+static void flush_bundle(ipr_client *ic)
+{
+    cancel_timer(&ic->flush_timer);
+    if (ic->bundle_len == 0) return;
+    ipr_request request = {.version = DATA_VERSION, .kind = IPR_REQUEST_DATA,
+                           .ip_packets = {ic->bundle, ic->bundle_len}};
+    ic->bundle_len = 0;
+    /* a lost bundle is like a lost IP packet: TCP above resends */
+    (void)send_request(ic, &request, ic->next_sequence++, ic->config.data_surbs);
+}
+
+static void on_flush_due(void *ctx)
+{
+    ipr_client *ic = ctx;
+    ic->flush_timer = 0;
+    flush_bundle(ic);
+}
+
+int ipr_client_send_packet(ipr_client *ic, const uint8_t *packet, size_t len)
+{
+    if (ic->state != STREAM_CONNECTED || len == 0 || len > IPR_BUNDLE_MAX_PACKET_LEN) return -1;
+    if (ic->bundle_len > 0 && ic->bundle_len + IPR_BUNDLE_PREFIX_LEN + len > IPR_BUNDLE_TARGET_LEN) flush_bundle(ic);
+    if (!ipr_bundle_append(ic->bundle, sizeof ic->bundle, &ic->bundle_len, packet, len)) return -1;
+    if (ic->bundle_len >= IPR_BUNDLE_TARGET_LEN)
+        flush_bundle(ic);
+    else if (!ic->flush_timer)
+        /* what the stack emits in one turn of the loop travels together */
+        ic->flush_timer = platform_timer_start(0, on_flush_due, ic);
+    return 0;
+}
+
+static void handle_connect_response(ipr_client *ic, const ipr_response *r)
+{
+    if (ic->state != STREAM_CONNECTING || r->request_id != ic->connect_request_id) return;
+    cancel_timer(&ic->connect_timer);
+    cancel_timer(&ic->fallback_timer);
+    if (!r->connect.success) {
+        stream_lost(ic, r->connect.failure == IPR_CONNECT_NO_AVAILABLE_IP ? "the exit has no free address"
+                                                                         : "the exit refused the connection");
+        return;
+    }
+    ic->state = STREAM_CONNECTED;
+    restart_keepalive(ic);
+    uint16_t mtu = r->version >= IPR_VERSION_MTU ? r->connect.mtu : 0;
+    if (ic->callbacks.connected) ic->callbacks.connected(ic->callbacks.ctx, r->connect.ipv4, r->connect.ipv6, mtu);
+}
+
+static void deliver_bundle(ipr_client *ic, const ipr_bytes *bundle)
+{
+    ipr_bundle_iter iter;
+    ipr_bundle_iter_init(&iter, bundle->data, bundle->len);
+    const uint8_t *packet;
+    size_t len;
+    while (ipr_bundle_next(&iter, &packet, &len) == IPR_BUNDLE_PACKET)
+        if (ic->callbacks.ip_packet) ic->callbacks.ip_packet(ic->callbacks.ctx, packet, len);
+}
+
+void ipr_client_receive(ipr_client *ic, const mixnet_received *message)
+{
+    lp_frame frame;
+    ipr_response response;
+    if (message->type != MIXNET_MESSAGE_REPLY || ic->state == STREAM_IDLE ||
+        lp_frame_decode(&frame, message->data, message->len) != LP_OK || frame.kind != LP_KIND_SPHINX_STREAM ||
+        frame.stream_id != ic->stream_id ||
+        ipr_response_decode(&response, frame.content, frame.content_len) != IPR_OK)
+        return;
+    switch (response.kind) {
+    case IPR_RESPONSE_CONNECT:
+        handle_connect_response(ic, &response);
+        return;
+    case IPR_RESPONSE_DATA:
+        if (ic->state == STREAM_CONNECTED) deliver_bundle(ic, &response.ip_packets);
+        return;
+    case IPR_RESPONSE_DISCONNECT:
+    case IPR_RESPONSE_UNREQUESTED_DISCONNECT:
+        if (ic->state == STREAM_CONNECTED) stream_lost(ic, "the exit closed the connection");
+        return;
+    default:
+        return;
+    }
+}
+
+void ipr_client_destroy(ipr_client *ic)
+{
+    if (!ic) return;
+    reset_stream(ic);
+    free(ic);
+}

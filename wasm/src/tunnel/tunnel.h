@@ -1,0 +1,105 @@
+/* The tunnel layer: everything that turns a directory URL into a working
+ * IP tunnel through the mixnet. The directory client (nym-api JSON), the
+ * choice of gateway and routes, the IPR client, and the tunnel object that
+ * owns the gateway session, the message layer and the IP stack. */
+#ifndef MIX_TUNNEL_H
+#define MIX_TUNNEL_H
+
+#include "mixnet/mixnet.h"
+#include "sphinx/sphinx.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- the directory (shared/spec/topology-and-api.md Part A) ---- */
+
+#define DIRECTORY_MIN_PERFORMANCE 50 /* percent, as the client filters */
+
+typedef struct {
+    uint32_t node_id;
+    uint8_t identity[32];   /* Ed25519 */
+    uint8_t sphinx_key[32]; /* X25519, for the listed rotation */
+    nym_node_address mix_address;
+    uint8_t layer;          /* 1..3 when its role is a mix layer, else 0 */
+    bool entry;             /* it has a client listener */
+    char hostname[64];      /* of the listener, may be empty */
+    uint16_t ws_port, wss_port;
+    uint32_t performance;   /* percent */
+} directory_node;
+
+typedef struct {
+    directory_node *nodes;
+    size_t count, cap;
+    uint32_t rotation_id;
+    uint32_t absolute_epoch_id;
+    /* the rewarded set: which node ids mix at each layer */
+    uint32_t *layer_ids[MIXNET_MIX_LAYERS];
+    size_t layer_len[MIXNET_MIX_LAYERS];
+    /* the topology built from the above, for mixnet_client_set_topology */
+    mixnet_node *mixnet_nodes;
+    mixnet_topology topology;
+} directory;
+
+void directory_init(directory *d);
+void directory_free(directory *d);
+/* Adds the nodes of a skimmed-nodes answer; nodes already known by id are
+ * replaced. Checks that its metadata agrees with earlier answers. */
+int directory_add_skimmed(directory *d, const char *json, size_t len);
+int directory_set_rewarded_set(directory *d, const char *json, size_t len);
+/* Builds the routing topology: mixes by layer from the rewarded set, every
+ * node as a possible egress gateway, performance below the minimum left
+ * out. Fails when a layer is empty. */
+int directory_build_topology(directory *d);
+/* A uniformly random entry gateway fit for the connection wanted (with
+ * tls, one with a hostname and a wss port). */
+const directory_node *directory_choose_gateway(const directory *d, bool tls);
+const directory_node *directory_find_by_identity(const directory *d, const uint8_t identity[32]);
+/* The gateway's WebSocket URL, as the published client builds it. */
+int directory_gateway_url(const directory_node *n, bool tls, char *out, size_t cap);
+/* From a described-nodes answer: the build version of the node with this
+ * identity, as major.minor.patch; fails when it is absent. */
+int directory_build_version(const char *json, size_t len, const uint8_t identity[32], uint32_t version[3]);
+
+/* ---- the IP Packet Router client (shared/spec/ipr.md §10) ---- */
+
+typedef struct {
+    mixnet_recipient ipr;
+    uint8_t connect_version;     /* 10 when the exit's build is 1.37.0 or later, else 9 */
+    uint32_t open_surbs;         /* reply SURBs sent with the stream's Open: 10, as the published client */
+    uint32_t data_surbs;         /* with the Connect and each Data request: 2 */
+    uint32_t connect_timeout_ms; /* from the first Connect to giving up */
+    uint32_t v9_fallback_ms;     /* an unanswered v10 Connect is repeated as v9 after this: 15 s */
+    uint32_t keepalive_ms;       /* a Ping after this long without sending, so the exit's 60 s idle drop never hits */
+} ipr_client_config;
+
+void ipr_client_config_default(ipr_client_config *c);
+
+typedef struct {
+    void *ctx;
+    /* the exit gave us addresses; mtu is 0 when it did not say (v9) */
+    void (*connected)(void *ctx, const uint8_t ipv4[4], const uint8_t ipv6[16], uint16_t mtu);
+    /* connecting failed, or the exit dropped us */
+    void (*disconnected)(void *ctx, const char *reason);
+    /* an IPv4 or IPv6 packet from the exit */
+    void (*ip_packet)(void *ctx, const uint8_t *packet, size_t len);
+} ipr_client_callbacks;
+
+typedef struct ipr_client ipr_client;
+
+/* The client sends through mx, which its owner keeps running; messages
+ * mx delivers must be handed to ipr_client_receive. */
+ipr_client *ipr_client_create(const ipr_client_config *config, const ipr_client_callbacks *callbacks,
+                              mixnet_client *mx);
+/* Opens a new stream and asks for addresses. */
+int ipr_client_connect(ipr_client *ic);
+bool ipr_client_is_connected(const ipr_client *ic);
+/* Queues an IP packet; packets are bundled and sent within the same turn
+ * of the event loop. Fails when not connected or the packet is too large. */
+int ipr_client_send_packet(ipr_client *ic, const uint8_t *packet, size_t len);
+/* A message the message layer delivered; replies that are not for this
+ * client's stream are ignored. */
+void ipr_client_receive(ipr_client *ic, const mixnet_received *message);
+void ipr_client_destroy(ipr_client *ic);
+
+#endif
