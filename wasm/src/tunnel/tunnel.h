@@ -102,4 +102,62 @@ int ipr_client_send_packet(ipr_client *ic, const uint8_t *packet, size_t len);
 void ipr_client_receive(ipr_client *ic, const mixnet_received *message);
 void ipr_client_destroy(ipr_client *ic);
 
+/* ---- the tunnel: directory, gateway session, message layer and IPR
+ * client together, from a directory URL to a usable IP tunnel ---- */
+
+typedef enum {
+    TUNNEL_CONNECTING,
+    TUNNEL_READY,
+    TUNNEL_SHUTTING_DOWN,
+    TUNNEL_SHUTDOWN,
+    TUNNEL_FAILED,
+} tunnel_state;
+
+typedef struct {
+    char nym_api_url[256];  /* the directory's base, e.g. https://validator.nymtech.net/api/ */
+    char client_id[64];     /* names the stored keys */
+    bool force_tls;         /* wss to the gateway */
+    char preferred_ipr[MIXNET_RECIPIENT_TEXT_MAX];
+    char preferred_gateway[64]; /* base58 identity, or empty for a random one */
+    uint32_t connect_timeout_ms;       /* for the whole setup */
+    uint32_t directory_timeout_ms;     /* per directory request */
+    uint32_t topology_refresh_ms;      /* 5 min */
+    mixnet_client_config traffic;
+    ipr_client_config ipr;             /* its ipr and connect_version are set by the tunnel */
+} tunnel_config;
+
+void tunnel_config_default(tunnel_config *c);
+
+typedef struct {
+    void *ctx;
+    void (*state_changed)(void *ctx, tunnel_state state, const char *reason);
+    /* the exit gave the tunnel these addresses: configure the IP stack */
+    void (*addresses)(void *ctx, const uint8_t ipv4[4], uint16_t mtu);
+    /* an IP packet from the exit */
+    void (*ip_packet)(void *ctx, const uint8_t *packet, size_t len);
+} tunnel_callbacks;
+
+typedef struct {
+    tunnel_state state;
+    char gateway[64];      /* base58 identity of the entry gateway */
+    uint8_t ipv4[4];
+    uint16_t mtu;
+    uint64_t ip_packets_out, ip_bytes_out, ip_packets_in, ip_bytes_in;
+    uint64_t gateway_reconnects;
+    mixnet_client_stats mixnet;
+} tunnel_stats;
+
+typedef struct tunnel tunnel;
+
+tunnel *tunnel_create(const tunnel_config *config, const tunnel_callbacks *callbacks);
+void tunnel_start(tunnel *t);
+/* Sends an IP packet through the exit; fails unless READY. */
+int tunnel_send_ip_packet(tunnel *t, const uint8_t *packet, size_t len);
+tunnel_state tunnel_get_state(const tunnel *t);
+const char *tunnel_failure_reason(const tunnel *t);
+void tunnel_get_stats(const tunnel *t, tunnel_stats *out);
+/* Closes everything; the state goes to SHUTDOWN. */
+void tunnel_stop(tunnel *t);
+void tunnel_destroy(tunnel *t);
+
 #endif
