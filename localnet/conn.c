@@ -20,6 +20,8 @@
 struct conn {
     int fd;
     bool connecting, open, close_after_flush, close_reported;
+    bool shutdown_after_flush, shut_down, input_paused;
+    conn_drained_fn on_drained;
     uint32_t failure_timer; /* reports a connect that failed at once */
     uint8_t *in, *out;
     size_t in_len, in_cap, out_len, out_cap, max_queued;
@@ -91,7 +93,12 @@ static bool flush_output(conn *c)
         report_closed(c);
         return false;
     }
+    if (c->out_len == 0 && c->shutdown_after_flush && !c->shut_down) {
+        shutdown(c->fd, SHUT_WR);
+        c->shut_down = true;
+    }
     update_watch(c);
+    if (sent > 0 && c->out_len == 0 && c->on_drained) c->on_drained(c->ctx, c);
     return true;
 }
 
@@ -141,7 +148,9 @@ static void on_ready(void *ctx, int fd, bool readable, bool writable)
 static void update_watch(conn *c)
 {
     if (c->fd < 0) return;
-    platform_watch_fd(c->fd, !c->connecting, c->connecting || c->out_len > 0 || c->close_after_flush, on_ready, c);
+    bool want_write = c->connecting || c->out_len > 0 || c->close_after_flush ||
+                      (c->shutdown_after_flush && !c->shut_down);
+    platform_watch_fd(c->fd, !c->connecting && !c->input_paused, want_write, on_ready, c);
 }
 
 static conn *conn_new(int fd, const conn_events *events, void *ctx)
@@ -216,7 +225,7 @@ void conn_free(conn *c)
 
 int conn_send(conn *c, const uint8_t *data, size_t len)
 {
-    if (c->fd < 0 || c->close_after_flush) return -1;
+    if (c->fd < 0 || c->close_after_flush || c->shutdown_after_flush) return -1;
     if (c->out_len + len > c->max_queued || !grow(&c->out, &c->out_cap, c->out_len + len)) return -1;
     memcpy(c->out + c->out_len, data, len);
     c->out_len += len;
@@ -256,6 +265,23 @@ void conn_close_after_flush(conn *c)
 {
     /* the loop closes it once the queue is empty, never from inside this call */
     c->close_after_flush = true;
+    update_watch(c);
+}
+
+void conn_shutdown_after_flush(conn *c)
+{
+    c->shutdown_after_flush = true;
+    update_watch(c);
+}
+
+void conn_set_drained_callback(conn *c, conn_drained_fn on_drained)
+{
+    c->on_drained = on_drained;
+}
+
+void conn_pause_input(conn *c, bool paused)
+{
+    c->input_paused = paused;
     update_watch(c);
 }
 

@@ -35,6 +35,18 @@ const uint8_t *conn_input(const conn *c, size_t *len);
 void conn_consume(conn *c, size_t len);
 /* Sends what is queued, then closes. */
 void conn_close_after_flush(conn *c);
+/* Sends what is queued, then ends our direction (the peer reads the end of
+ * the stream) while the peer's data still arrives: a TCP half-close. */
+void conn_shutdown_after_flush(conn *c);
+
+/* For relays that pace themselves by both ends of a connection. */
+/* Called from the loop whenever the send queue has emptied; it must not
+ * free the connection. */
+typedef void (*conn_drained_fn)(void *ctx, conn *c);
+void conn_set_drained_callback(conn *c, conn_drained_fn on_drained);
+/* While paused the socket is not read, so the peer stalls on TCP flow
+ * control; its close is noticed once reading resumes. */
+void conn_pause_input(conn *c, bool paused);
 
 /* A listening socket on 127.0.0.1; port 0 picks a free one. */
 typedef struct listener listener;

@@ -186,9 +186,14 @@ static int print_status_line(void)
     for (int i = ENTRY; i <= EXIT; i++) {
         char identity[64];
         base58_encode(identity, sizeof identity, net.topology.nodes[i].identity_public, 32);
-        len += snprintf(line + len, sizeof line - (size_t)len, "%s{\"role\":\"%s\",\"identity\":\"%s\",\"ws_url\":\"ws://127.0.0.1:%u/\"}",
+        len += snprintf(line + len, sizeof line - (size_t)len,
+                        "%s{\"role\":\"%s\",\"identity\":\"%s\",\"ws_url\":\"ws://127.0.0.1:%u/\"",
                         i == ENTRY ? "" : ",", i == ENTRY ? "entry" : "exit", identity,
                         gateway_server_port(net.nodes[i].gateway));
+        if (net.topology.nodes[i].wss_port)
+            len += snprintf(line + len, sizeof line - (size_t)len, ",\"wss_url\":\"wss://%s:%u/\"",
+                            net.topology.nodes[i].hostname, net.topology.nodes[i].wss_port);
+        len += snprintf(line + len, sizeof line - (size_t)len, "}");
     }
     len += snprintf(line + len, sizeof line - (size_t)len, "]");
     if (net.services_running) {
@@ -239,10 +244,6 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (with_services) {
-        if (services_start(run_dir, &net.services) != 0) return 1;
-        net.services_running = true;
-    }
     static const char *const names[NODE_COUNT] = {"mix1", "mix2", "mix3", "entry", "exit"};
     net.fw = forwarder_create();
     net.topology.epoch_id = 100;
@@ -273,6 +274,18 @@ int main(int argc, char **argv)
             info->role = i == ENTRY ? LOCALNET_ENTRY_GATEWAY : LOCALNET_EXIT_GATEWAY;
             info->ws_port = gateway_server_port(n->gateway);
             snprintf(info->hostname, sizeof info->hostname, "127.0.0.1");
+        }
+    }
+    if (with_services) {
+        uint16_t gateway_ws_ports[SERVICES_GATEWAY_PROXIES] = {gateway_server_port(net.nodes[ENTRY].gateway),
+                                                               gateway_server_port(net.nodes[EXIT].gateway)};
+        if (services_start(run_dir, gateway_ws_ports, &net.services) != 0) goto out;
+        net.services_running = true;
+        for (int i = 0; i < SERVICES_GATEWAY_PROXIES; i++) {
+            localnet_node_info *info = &net.topology.nodes[ENTRY + i];
+            info->wss_port = net.services.gateway_wss_ports[i];
+            /* wss URLs need the name the test CA's certificate carries */
+            snprintf(info->hostname, sizeof info->hostname, "%s", SERVICES_GATEWAY_HOST);
         }
     }
     net.directory = directory_start(&net.topology, 0);

@@ -51,6 +51,8 @@ typedef enum {
     PORT_HTTPBIN_HTTPS,
     PORT_WS,
     PORT_WSS,
+    PORT_GATEWAY_WSS_FIRST, /* nginx terminating TLS for the gateways' ws listeners */
+    PORT_GATEWAY_WSS_LAST = PORT_GATEWAY_WSS_FIRST + SERVICES_GATEWAY_PROXIES - 1,
     PORT_DNS, /* TCP and UDP */
     PORT_COUNT
 } port_slot;
@@ -74,6 +76,7 @@ static const process_slot port_owner[PORT_COUNT] = {
     [PORT_WRONG_HOST] = PROC_NGINX,     [PORT_SELF_SIGNED] = PROC_NGINX,       [PORT_UNKNOWN_CA] = PROC_NGINX,
     [PORT_HTTPBIN_HTTP] = PROC_HTTPBIN, [PORT_HTTPBIN_HTTPS] = PROC_HTTPBIN_TLS, [PORT_WS] = PROC_WS_ECHO,
     [PORT_WSS] = PROC_WS_ECHO,          [PORT_DNS] = PROC_DNSMASQ,
+    [PORT_GATEWAY_WSS_FIRST] = PROC_NGINX, [PORT_GATEWAY_WSS_FIRST + 1] = PROC_NGINX,
 };
 
 static const struct route_template {
@@ -118,7 +121,7 @@ static const struct leaf_cert {
 } leaf_certs[] = {
     {"good", "test_ca", false, SERVICES_NGINX_NAME,
      "DNS:" SERVICES_NGINX_NAME ", DNS:" SERVICES_HTTPBIN_NAME ", DNS:" SERVICES_WS_NAME ", IP:" SERVICES_NGINX_IP
-     ", IP:" SERVICES_HTTPBIN_IP ", IP:" SERVICES_WS_IP},
+     ", IP:" SERVICES_HTTPBIN_IP ", IP:" SERVICES_WS_IP ", DNS:" SERVICES_GATEWAY_HOST ", IP:127.0.0.1"},
     {"expired", "test_ca", true, SERVICES_EXPIRED_NAME,
      "DNS:" SERVICES_EXPIRED_NAME ", IP:" SERVICES_EXPIRED_IP},
     {"wrong_host", "test_ca", false, SERVICES_ELSEWHERE_NAME, "DNS:" SERVICES_ELSEWHERE_NAME},
@@ -583,6 +586,9 @@ static bool wait_until_accepting(services *s, const uint16_t ports[PORT_COUNT])
 {
     int64_t deadline = now_ms() + START_TIMEOUT_MS;
     for (int i = 0; i < PORT_COUNT; i++) {
+        bool unused_proxy = i >= PORT_GATEWAY_WSS_FIRST && i <= PORT_GATEWAY_WSS_LAST &&
+                            !s->gateway_ws_ports[i - PORT_GATEWAY_WSS_FIRST];
+        if (unused_proxy) continue;
         service_process *p = &s->processes[port_owner[i]];
         for (;;) {
             int r = port_accepts(ports[i]);
@@ -834,7 +840,8 @@ static bool nginx_user_directive(char *buf, size_t cap)
     return true;
 }
 
-static bool write_nginx_config(const char *path, const char *run, const uint16_t ports[PORT_COUNT])
+static bool write_nginx_config(const char *path, const char *run, const uint16_t ports[PORT_COUNT],
+                               const uint16_t gateway_ws_ports[SERVICES_GATEWAY_PROXIES])
 {
     char user[600];
     if (!nginx_user_directive(user, sizeof user)) return false;
@@ -883,6 +890,18 @@ static bool write_nginx_config(const char *path, const char *run, const uint16_t
                 "        ssl_certificate \"%s/tls/%s.pem\";\n        ssl_certificate_key \"%s/tls/%s.key\";\n"
                 "        default_type text/plain;\n        return 200 \"%s\";\n    }\n",
                 ports[b->port], run, b->cert_base, run, b->cert_base, b->answer);
+    }
+    /* wss for the gateways, as nym-nodes put a reverse proxy before their ws port */
+    for (int i = 0; i < SERVICES_GATEWAY_PROXIES; i++) {
+        if (!gateway_ws_ports || !gateway_ws_ports[i]) continue;
+        fprintf(f,
+                "    server {\n        listen 127.0.0.1:%u ssl;\n"
+                "        ssl_certificate \"%s/tls/good.pem\";\n        ssl_certificate_key \"%s/tls/good.key\";\n"
+                "        location / {\n            proxy_pass http://127.0.0.1:%u;\n"
+                "            proxy_http_version 1.1;\n            proxy_set_header Upgrade $http_upgrade;\n"
+                "            proxy_set_header Connection \"upgrade\";\n            proxy_buffering off;\n"
+                "            proxy_read_timeout 1h;\n            proxy_send_timeout 1h;\n        }\n    }\n",
+                ports[PORT_GATEWAY_WSS_FIRST + i], run, run, gateway_ws_ports[i]);
     }
     fputs("}\n", f);
     return close_written(f, path);
@@ -975,7 +994,7 @@ static bool start_nginx(services *s, const uint16_t ports[PORT_COUNT])
 {
     char dir[SERVICES_PATH_MAX], conf[SERVICES_PATH_MAX];
     if (!format_path(dir, sizeof dir, "%s/nginx", s->run_dir) || !make_dir(dir) ||
-        !format_path(conf, sizeof conf, "%s/nginx.conf", dir) || !write_nginx_config(conf, s->run_dir, ports))
+        !format_path(conf, sizeof conf, "%s/nginx.conf", dir) || !write_nginx_config(conf, s->run_dir, ports, s->gateway_ws_ports))
         return false;
     arg_list a;
     memset(&a, 0, sizeof a);
@@ -1042,9 +1061,10 @@ static bool run_dir_is_usable(const char *run_dir)
     return true;
 }
 
-int services_start(const char *run_dir, services *out)
+int services_start(const char *run_dir, const uint16_t gateway_ws_ports[SERVICES_GATEWAY_PROXIES], services *out)
 {
     memset(out, 0, sizeof *out);
+    for (int i = 0; i < SERVICES_GATEWAY_PROXIES && gateway_ws_ports; i++) out->gateway_ws_ports[i] = gateway_ws_ports[i];
     out->ws_echo_stdin_fd = -1;
     for (int i = 0; i < SERVICES_PROCESS_COUNT; i++) out->processes[i].name = process_names[i];
     /* absolute, since the servers run in other working directories */
@@ -1071,6 +1091,8 @@ int services_start(const char *run_dir, services *out)
         const struct route_template *t = &route_templates[i];
         out->routes[i] = (service_route){t->name, t->virtual_ip, t->virtual_port, t->proto, ports[t->port]};
     }
+    for (int i = 0; i < SERVICES_GATEWAY_PROXIES; i++)
+        out->gateway_wss_ports[i] = out->gateway_ws_ports[i] ? ports[PORT_GATEWAY_WSS_FIRST + i] : 0;
 
     /* the slow starters first: they boot while the certificates are made */
     bool ok = start_dnsmasq(out, ports) && start_httpbin(out, PROC_HTTPBIN, ports[PORT_HTTPBIN_HTTP], false) &&

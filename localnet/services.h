@@ -77,6 +77,11 @@ typedef struct {
  * and TCP. */
 enum { SERVICES_ROUTE_COUNT = 14, SERVICES_PROCESS_COUNT = 5, SERVICES_PATH_MAX = 4096 };
 
+/* nginx also terminates TLS for up to this many gateway ws listeners, as
+ * real nym-nodes' reverse proxies do; the certificate names this host. */
+#define SERVICES_GATEWAY_PROXIES 2
+#define SERVICES_GATEWAY_HOST "localhost"
+
 typedef struct {
     const char *name; /* for messages: "nginx", "dnsmasq", ... */
     pid_t pid;        /* 0 once stopped */
@@ -91,6 +96,9 @@ typedef struct {
     service_process processes[SERVICES_PROCESS_COUNT];
     /* Write end of ws-echo's stdin: it exits when this closes. */
     int ws_echo_stdin_fd;
+    /* the gateways' ws ports behind the proxies, and the wss ports in front (0: none) */
+    uint16_t gateway_ws_ports[SERVICES_GATEWAY_PROXIES];
+    uint16_t gateway_wss_ports[SERVICES_GATEWAY_PROXIES];
 } services;
 
 /* Generates certificates, configuration and the static tree into run_dir
@@ -99,8 +107,9 @@ typedef struct {
  * service failed (with the tail of its log) and stopping the others.
  * The servers die with the calling thread (PR_SET_PDEATHSIG on Linux), so
  * call this from a thread that lives as long as they should; SIGCHLD must
- * not be ignored, since services_stop reaps them. */
-int services_start(const char *run_dir, services *out);
+ * not be ignored, since services_stop reaps them. gateway_ws_ports (may be
+ * NULL) are ws listeners on 127.0.0.1 to put behind TLS proxies. */
+int services_start(const char *run_dir, const uint16_t gateway_ws_ports[SERVICES_GATEWAY_PROXIES], services *out);
 
 /* Stops every server: SIGTERM (gunicorn: SIGQUIT, its quick shutdown),
  * then SIGKILL to its whole process group after a grace period; reaps

@@ -955,7 +955,7 @@ static void test_second_instance(const services *first)
         return;
     }
     services second;
-    if (!check(services_start(dir, &second) == 0, "second instance: starts beside the first")) return;
+    if (!check(services_start(dir, NULL, &second) == 0, "second instance: starts beside the first")) return;
     bool disjoint = true;
     for (int i = 0; i < SERVICES_ROUTE_COUNT; i++)
         for (int j = 0; j < SERVICES_ROUTE_COUNT; j++)
@@ -995,7 +995,7 @@ static void test_parent_death(void)
     if (parent == 0) {
         close(report[0]);
         services s;
-        if (services_start(dir, &s) != 0) _exit(1);
+        if (services_start(dir, NULL, &s) != 0) _exit(1);
         pid_t pids[SERVICES_PROCESS_COUNT];
         save_pids(&s, pids);
         if (write(report[1], pids, sizeof pids) != (ssize_t)sizeof pids) _exit(1);
@@ -1030,7 +1030,7 @@ int main(void)
 
     services s;
     int64_t started = now_ms();
-    int rc = services_start(dir, &s);
+    int rc = services_start(dir, NULL, &s);
     long took = (long)(now_ms() - started);
     if (!check(rc == 0, "services_start in %s (%ld ms)", dir, took)) {
         printf("%d passed, %d failed\n", passed, failed);

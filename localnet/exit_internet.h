@@ -1,0 +1,33 @@
+/* The small internet behind localnet's exit (exit.h): lwIP with one
+ * interface per virtual service address and one for the router the IPR's
+ * clients sit behind; TCP and UDP to a virtual service are terminated by
+ * lwIP and relayed to the real server on 127.0.0.1. Used by exit.c only. */
+#ifndef LOCALNET_EXIT_INTERNET_H
+#define LOCALNET_EXIT_INTERNET_H
+
+#include "services.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* An IP packet lwIP sends towards a client. */
+typedef void (*exit_internet_output_fn)(void *ctx, const uint8_t *packet, size_t len);
+
+typedef struct {
+    uint64_t tcp_relays, udp_flows;
+} exit_internet_stats;
+
+typedef struct exit_internet exit_internet;
+
+/* router_ip/prefix_len: the network clients get addresses from; lwIP's
+ * ICMP errors come from router_ip. NULL when lwIP is in use by another
+ * instance or a service address does not parse. */
+exit_internet *exit_internet_create(const services *s, const uint8_t router_ip[4], uint8_t prefix_len, uint16_t mtu,
+                                    exit_internet_output_fn output, void *ctx);
+/* Aborts every relayed connection; lwIP is free for another instance. */
+void exit_internet_destroy(exit_internet *net);
+/* An IPv4 packet from a client. */
+void exit_internet_input(exit_internet *net, const uint8_t *packet, size_t len);
+const exit_internet_stats *exit_internet_get_stats(const exit_internet *net);
+
+#endif
