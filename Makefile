@@ -59,11 +59,15 @@ test-js: deps
 test-e2e: wasm
 	@npm run --silent test:e2e
 
-test-interop:
-	@echo "test-interop: nothing to run yet (needs localnet)"; echo "0 passed, 0 failed"
+# the published @nymproject/mix-fetch 2.1.1 in Chromium against a localnet
+# the test starts (tests/interop)
+test-interop: deps
+	@$(CORE) VARIANT=native -j$(JOBS) build/native/bin/localnet
+	@npm run --silent test:interop
 
 # every libFuzzer target in wasm/fuzz, briefly (fuzz-smoke) or at length (fuzz)
 fuzz-smoke fuzz: deps
+	@$(MAKE) --no-print-directory -f mk/fuzz.mk -j$(JOBS) fuzz-build
 	@$(MAKE) --no-print-directory -f mk/fuzz.mk $@
 
 # Side-by-side figures come with the browser product; for now the core's

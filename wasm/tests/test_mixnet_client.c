@@ -42,7 +42,6 @@ struct sim;
 
 typedef struct {
     struct sim *net;
-    size_t index;
     mixnet_client *client;
     mixnet_client_keys keys;
     sim_received *inbox;
@@ -223,7 +222,6 @@ static void sim_client_start(sim *s, size_t i, const mixnet_client_config *confi
 {
     sim_client *c = &s->clients[i];
     c->net = s;
-    c->index = i;
     random_bytes(c->keys.identity, sizeof c->keys.identity);
     random_bytes(c->keys.encryption_secret, sizeof c->keys.encryption_secret);
     random_bytes(c->keys.ack_key, sizeof c->keys.ack_key);
@@ -383,6 +381,16 @@ static bool never(sim *s)
 
 /* --- tests */
 
+/* Packets go out as soon as there is something to send, and no cover. */
+static mixnet_client_config immediate_config(void)
+{
+    mixnet_client_config config;
+    mixnet_client_config_default(&config);
+    config.disable_cover_traffic = true;
+    config.disable_poisson_traffic = true;
+    return config;
+}
+
 /* A sends a repliable message to B through the mixnet; B answers through
  * A's reply SURBs with the same bytes. Both arrive whole and once, and
  * both sides see their message acknowledged. */
@@ -464,10 +472,7 @@ void test_mixnet_round_trip(void)
  * every link: retransmission gets every message through, exactly once. */
 void test_mixnet_lossy(void)
 {
-    mixnet_client_config config;
-    mixnet_client_config_default(&config);
-    config.disable_cover_traffic = true;
-    config.disable_poisson_traffic = true;
+    mixnet_client_config config = immediate_config();
     sim *s = sim_create(&config);
     s->drop = 100;
     s->duplicate = 100;
@@ -520,10 +525,7 @@ static bool b_has_one(sim *s)
  * round trip × 1.5 + 1.5 s, and the copies are dropped by the receiver. */
 void test_mixnet_acks(void)
 {
-    mixnet_client_config config;
-    mixnet_client_config_default(&config);
-    config.disable_cover_traffic = true;
-    config.disable_poisson_traffic = true;
+    mixnet_client_config config = immediate_config();
     sim *s = sim_create(&config);
     mixnet_recipient b = address_of(s, 1);
     uint8_t *data = pattern(3000, 9);
@@ -657,10 +659,7 @@ void test_mixnet_cover_traffic(void)
  * them, and sends the rest of its reply when they come. */
 void test_mixnet_surb_requests(void)
 {
-    mixnet_client_config config;
-    mixnet_client_config_default(&config);
-    config.disable_cover_traffic = true;
-    config.disable_poisson_traffic = true;
+    mixnet_client_config config = immediate_config();
     sim *s = sim_create(&config);
     mixnet_recipient b = address_of(s, 1);
     CHECK(mixnet_client_send_repliable(s->clients[0].client, &b, (const uint8_t *)"hi", 2, 12, s->now, NULL) == 0);
@@ -722,10 +721,7 @@ static bool b_got_anything(sim *s)
  * a client is counted and dropped. */
 void test_mixnet_tamper(void)
 {
-    mixnet_client_config config;
-    mixnet_client_config_default(&config);
-    config.disable_cover_traffic = true;
-    config.disable_poisson_traffic = true;
+    mixnet_client_config config = immediate_config();
     config.maximum_retransmissions = 0;
     sim *s = sim_create(&config);
     mixnet_recipient b = address_of(s, 1);

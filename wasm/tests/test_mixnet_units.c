@@ -166,6 +166,10 @@ void test_mixnet_fragments(void)
     uint8_t id[MIXNET_FRAGMENT_ID_LEN];
     mixnet_fragment_id_encode(id, 0x12345678, 9);
     CHECK_HEX(id, sizeof id, "1234567809");
+    uint32_t set_id_back;
+    uint8_t position_back;
+    mixnet_fragment_id_decode(id, &set_id_back, &position_back);
+    CHECK(set_id_back == 0x12345678 && position_back == 9);
     bool ids_ok = true;
     for (int i = 0; i < 2000; i++) {
         uint32_t set_id = mixnet_set_id_random();
@@ -268,16 +272,27 @@ void test_mixnet_reassembly(void)
     CHECK(insert_raw(r, &other[0], 100, &msg, &len) == MIXNET_FRAGMENT_STORED);
     size_t before = mixnet_reassembler_buffered_bytes(r);
     mixnet_reassembler_purge_stale(r, 150, 100);
-    CHECK(mixnet_reassembler_buffered_bytes(r) == before - 13);
+    size_t after = mixnet_reassembler_buffered_bytes(r);
+    CHECK(after > 0 && after < before);
     mixnet_reassembler_purge_stale(r, 200, 100);
     CHECK(mixnet_reassembler_buffered_bytes(r) == 0);
     fragments_free(other, other_count);
     mixnet_reassembler_destroy(r);
 
-    /* the byte bound evicts the set that waited longest */
-    r = mixnet_reassembler_create(13 * 3);
-    for (size_t i = 0; i < 4; i++) CHECK(insert_raw(r, &frags[i * 255 / 4 + 1], i, &msg, &len) == MIXNET_FRAGMENT_STORED);
-    CHECK(mixnet_reassembler_buffered_bytes(r) <= 13 * 3);
+    /* the bound evicts the sets that waited longest; bookkeeping counts, so
+     * many sets of tiny fragments cannot slip under it */
+    r = mixnet_reassembler_create(20000);
+    uint8_t tiny = 0;
+    for (uint32_t set = 1; set <= 100; set++) {
+        mixnet_fragment f = {.set_id = set, .total = 255, .position = 2, .chunk = &tiny, .chunk_len = 1};
+        mixnet_reassembler_insert(r, &f, set, &msg, &len);
+    }
+    CHECK(mixnet_reassembler_buffered_bytes(r) <= 20000 && mixnet_reassembler_buffered_bytes(r) > 10000);
+    /* the newest set is still there, the oldest is gone */
+    mixnet_fragment newest = {.set_id = 100, .total = 255, .position = 2, .chunk = &tiny, .chunk_len = 1};
+    mixnet_fragment oldest = {.set_id = 1, .total = 255, .position = 2, .chunk = &tiny, .chunk_len = 1};
+    CHECK(mixnet_reassembler_insert(r, &newest, 101, &msg, &len) == MIXNET_FRAGMENT_DUPLICATE);
+    CHECK(mixnet_reassembler_insert(r, &oldest, 102, &msg, &len) == MIXNET_FRAGMENT_STORED);
     mixnet_reassembler_destroy(r);
 
     /* crafted links: two full sets naming each other both ways never complete */
@@ -292,7 +307,7 @@ void test_mixnet_reassembly(void)
             completed += mixnet_reassembler_insert(r, &f, 0, &msg, &len) == MIXNET_FRAGMENT_COMPLETED;
         }
     }
-    CHECK(completed == 0 && mixnet_reassembler_buffered_bytes(r) == 510);
+    CHECK(completed == 0 && mixnet_reassembler_buffered_bytes(r) > 510);
     /* a set that links to one which does not link back waits forever too */
     mixnet_fragment lone = {.set_id = 20, .total = 1, .position = 1, .previous_set_id = 10, .chunk = chunk, .chunk_len = 1};
     CHECK(mixnet_reassembler_insert(r, &lone, 0, &msg, &len) == MIXNET_FRAGMENT_STORED);

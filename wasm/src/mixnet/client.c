@@ -412,15 +412,6 @@ static void packet_emit(mixnet_client *c, const uint8_t next_hop[SPHINX_NODE_ADD
     c->callbacks.send_packet(c->callbacks.ctx, &mp);
 }
 
-static void delays_sample(uint64_t delays[MIXNET_ROUTE_HOPS], uint64_t mean_ns, uint64_t *mix_total_ns)
-{
-    *mix_total_ns = 0;
-    for (size_t i = 0; i < MIXNET_ROUTE_HOPS; i++) {
-        delays[i] = mixnet_exponential_ns(mean_ns);
-        if (i < MIXNET_MIX_LAYERS) *mix_total_ns += delays[i];
-    }
-}
-
 /* The SURB-ack field for a fragment id, routed back to us. */
 static int surb_ack_build(mixnet_client *c, const uint8_t fragment_id[MIXNET_FRAGMENT_ID_LEN], uint64_t *delay_ns)
 {
@@ -463,7 +454,7 @@ static int fragment_wrap_and_send(mixnet_client *c, outgoing_message *m, const q
         uint64_t delays[MIXNET_ROUTE_HOPS];
         err = mixnet_route_choose(route, &c->topology, m->recipient.gateway);
         if (err < 0) return err;
-        delays_sample(delays, c->config.average_packet_delay_ns, &forward_delay_ns);
+        mixnet_delays_sample(delays, c->config.average_packet_delay_ns, &forward_delay_ns);
         err = mixnet_payload_build_regular(c->payload, sizeof c->payload, c->surb_ack, m->recipient.encryption_key,
                                            c->fragment, (size_t)fragment_len);
         if (err < 0) return err;
@@ -507,7 +498,7 @@ static void cover_send(mixnet_client *c)
     uint64_t delays[MIXNET_ROUTE_HOPS], ignored;
     if (!c->has_topology || mixnet_route_choose(route, &c->topology, c->keys.gateway) < 0) return;
     if (surb_ack_build(c, cover_fragment_id, &ignored) < 0) return;
-    delays_sample(delays, c->config.average_packet_delay_ns, &ignored);
+    mixnet_delays_sample(delays, c->config.average_packet_delay_ns, &ignored);
     if (mixnet_payload_build_cover(c->payload, sizeof c->payload, c->surb_ack, c->address.encryption_key) < 0) return;
     if (sphinx_packet_build(c->packet, sizeof c->packet, c->payload, sizeof c->payload, route, MIXNET_ROUTE_HOPS,
                             c->keys.identity, delays, SPHINX_VERSION_KEY_SEEDS, NULL) < 0)
@@ -622,11 +613,12 @@ static void surbs_request(mixnet_client *c, reply_target *t, uint64_t now_ns)
     send_queue_flush_if_immediate(c, now_ns);
 }
 
-/* Drops what waits for a sender that stopped giving us SURBs. */
+/* Drops what waits for a sender that stopped giving us SURBs (only what
+ * waits now: message_sent may queue a new reply at once). */
 static void reply_target_give_up(mixnet_client *c, reply_target *t)
 {
     queued_fragment item;
-    while (queue_pop(&t->waiting, &item)) {
+    for (size_t waiting = t->waiting.count; waiting > 0 && queue_pop(&t->waiting, &item); waiting--) {
         outgoing_message *m = message_find(c, item.message_id);
         if (m && m->fragments[item.index].state == FRAGMENT_WAITING_SURB) fragment_resolve(c, m, item.index, false);
     }
@@ -691,7 +683,7 @@ static uint8_t *reply_surbs_build(mixnet_client *c, size_t count, uint64_t now_n
         sphinx_hop route[MIXNET_ROUTE_HOPS];
         uint64_t delays[MIXNET_ROUTE_HOPS], ignored;
         random_bytes(surb.key, sizeof surb.key);
-        delays_sample(delays, c->config.average_packet_delay_ns, &ignored);
+        mixnet_delays_sample(delays, c->config.average_packet_delay_ns, &ignored);
         bool ok = mixnet_route_choose(route, &c->topology, c->keys.gateway) == 0 &&
                   sphinx_surb_build(&surb.surb, route, MIXNET_ROUTE_HOPS, c->keys.identity, delays,
                                     SPHINX_VERSION_KEY_SEEDS, NULL) == 0 &&
@@ -718,8 +710,10 @@ static int repliable_send(mixnet_client *c, const mixnet_recipient *to, uint8_t 
     if (!surbs) return MIXNET_ERR_MEMORY;
     mixnet_message nym = {.type = MIXNET_MESSAGE_REPLIABLE,
                           .content = content,
-                          .surbs = {surbs, surb_count, MIXNET_REPLY_SURB_LEN(MIXNET_ROUTE_HOPS), MIXNET_ROUTE_HOPS,
-                                    c->topology.rotation},
+                          /* an empty list says 0 hops and an unknown rotation, as Nym writes it */
+                          .surbs = {surbs, surb_count, MIXNET_REPLY_SURB_LEN(MIXNET_ROUTE_HOPS),
+                                    surb_count ? MIXNET_ROUTE_HOPS : 0,
+                                    surb_count ? c->topology.rotation : NYM_ROTATION_UNKNOWN},
                           .data = data,
                           .data_len = len};
     memcpy(nym.sender_tag, tag, MIXNET_SENDER_TAG_LEN);
@@ -788,12 +782,14 @@ static void ack_handle(mixnet_client *c, const uint8_t *ack, size_t len)
         c->stats.cover_acks_received++;
         return;
     }
-    uint32_t set_id = (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3];
+    uint32_t set_id;
+    uint8_t position;
+    mixnet_fragment_id_decode(id, &set_id, &position);
     for (outgoing_message *m = c->messages; m; m = m->next) {
         for (size_t s = 0; s < m->set_count; s++) {
             if (m->set_ids[s] != set_id) continue;
-            size_t index = s * MIXNET_MAX_SET_FRAGMENTS + (size_t)id[4] - 1;
-            if (id[4] == 0 || index >= m->fragment_count) break;
+            size_t index = s * MIXNET_MAX_SET_FRAGMENTS + (size_t)position - 1;
+            if (position == 0 || index >= m->fragment_count) break;
             uint8_t state = m->fragments[index].state;
             if (state == FRAGMENT_ACKED || state == FRAGMENT_ABANDONED) return;
             c->stats.acks_received++;

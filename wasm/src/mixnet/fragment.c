@@ -97,16 +97,14 @@ uint32_t mixnet_set_id_random(void)
 {
     uint32_t id;
     do {
-        uint8_t b[4];
-        random_bytes(b, sizeof b);
-        id = ((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]) & ~SET_ID_TOP_BIT;
+        random_bytes((uint8_t *)&id, sizeof id);
+        id &= ~SET_ID_TOP_BIT;
     } while (id == 0);
     return id;
 }
 
-static void write_flagged_id(uint8_t *out, uint32_t id)
+static void write_u32_be(uint8_t *out, uint32_t v)
 {
-    uint32_t v = id | SET_ID_TOP_BIT;
     out[0] = (uint8_t)(v >> 24);
     out[1] = (uint8_t)(v >> 16);
     out[2] = (uint8_t)(v >> 8);
@@ -120,11 +118,14 @@ static uint32_t read_u32_be(const uint8_t *p)
 
 void mixnet_fragment_id_encode(uint8_t out[MIXNET_FRAGMENT_ID_LEN], uint32_t set_id, uint8_t position)
 {
-    out[0] = (uint8_t)(set_id >> 24);
-    out[1] = (uint8_t)(set_id >> 16);
-    out[2] = (uint8_t)(set_id >> 8);
-    out[3] = (uint8_t)set_id;
+    write_u32_be(out, set_id);
     out[4] = position;
+}
+
+void mixnet_fragment_id_decode(const uint8_t id[MIXNET_FRAGMENT_ID_LEN], uint32_t *set_id, uint8_t *position)
+{
+    *set_id = read_u32_be(id);
+    *position = id[4];
 }
 
 /* Where fragment `index` lies: its set, header fields and chunk. */
@@ -165,11 +166,11 @@ int mixnet_fragment_build(uint8_t *out, size_t out_cap, const uint8_t *padded, s
     uint32_t link = f.previous_set_id ? f.previous_set_id : f.next_set_id;
     size_t header_len = link ? MIXNET_LINKED_HEADER_LEN : MIXNET_UNLINKED_HEADER_LEN;
     if (out_cap < header_len + f.chunk_len) return MIXNET_ERR_LENGTH;
-    write_flagged_id(out, f.set_id);
+    write_u32_be(out, f.set_id | SET_ID_TOP_BIT);
     out[4] = f.total;
     out[5] = f.position;
     if (link)
-        write_flagged_id(out + 6, link);
+        write_u32_be(out + 6, link | SET_ID_TOP_BIT);
     else
         out[6] = 0;
     memcpy(out + header_len, padded + offset, f.chunk_len);

@@ -23,11 +23,10 @@
 typedef enum {
     MIXNET_ERR_LENGTH = -1,    /* input of the wrong size, or an output buffer too small */
     MIXNET_ERR_MALFORMED = -2, /* bytes that do not parse, or fields that contradict each other */
-    MIXNET_ERR_UNKNOWN = -3,   /* a reply key, sender tag, gateway or fragment we do not know */
-    MIXNET_ERR_TOPOLOGY = -4,  /* no route: an empty mix layer or a gateway missing from the topology */
-    MIXNET_ERR_NO_SURBS = -5,  /* no reply SURBs stored for that sender tag */
-    MIXNET_ERR_MEMORY = -6,
-    MIXNET_ERR_SPHINX = -7,    /* the Sphinx layer refused the packet (MAC, routing, payload) */
+    MIXNET_ERR_TOPOLOGY = -3,  /* no route: an empty mix layer or a gateway missing from the topology */
+    MIXNET_ERR_NO_SURBS = -4,  /* no reply SURBs stored for that sender tag */
+    MIXNET_ERR_MEMORY = -5,
+    MIXNET_ERR_SPHINX = -6,    /* the Sphinx layer refused the packet (MAC, routing, payload) */
 } mixnet_error;
 
 /* --- sizes (Regular packets: the only class this client sends) */
@@ -154,6 +153,7 @@ typedef struct {
 int mixnet_fragment_parse(mixnet_fragment *f, const uint8_t *in, size_t len);
 /* The fragment identifier an ack carries; all zero for loop cover. */
 void mixnet_fragment_id_encode(uint8_t out[MIXNET_FRAGMENT_ID_LEN], uint32_t set_id, uint8_t position);
+void mixnet_fragment_id_decode(const uint8_t id[MIXNET_FRAGMENT_ID_LEN], uint32_t *set_id, uint8_t *position);
 
 /* A NymMessage of message_len bytes is padded with 0x01 and zeros so that
  * its fragments of fragment_len bytes (header included) are all full. */
@@ -194,6 +194,7 @@ int mixnet_reassembler_insert(mixnet_reassembler *r, const mixnet_fragment *f, u
                               size_t *message_len);
 /* Drops incomplete sets that received nothing for max_idle_ns. */
 void mixnet_reassembler_purge_stale(mixnet_reassembler *r, uint64_t now_ns, uint64_t max_idle_ns);
+/* The memory incomplete sets hold, bookkeeping included. */
 size_t mixnet_reassembler_buffered_bytes(const mixnet_reassembler *r);
 
 /* --- end-to-end encryption and the Sphinx plaintext ("NymPayload") */
@@ -254,6 +255,9 @@ int mixnet_route_choose(sphinx_hop route[MIXNET_ROUTE_HOPS], const mixnet_topolo
                         const uint8_t gateway_identity[MIXNET_KEY_LEN]);
 /* Exponentially distributed, mean mean_ns (0 gives 0), from random_bytes. */
 uint64_t mixnet_exponential_ns(uint64_t mean_ns);
+/* A delay for each hop of a route; *mix_total_ns is what the three mixes
+ * add up to (a gateway never holds a packet). */
+void mixnet_delays_sample(uint64_t delays[MIXNET_ROUTE_HOPS], uint64_t mean_ns, uint64_t *mix_total_ns);
 
 /* The SURB-ack field of a packet: first hop (padded to 19) ‖ a 386-byte
  * Ack-class packet to our own identity over route, carrying fragment_id
@@ -365,9 +369,12 @@ typedef struct {
     size_t len;
 } mixnet_received;
 
+/* deliver and message_sent may send messages from inside; no callback may
+ * destroy the client. */
 typedef struct {
     void *ctx;
-    /* A packet for our gateway. Must not call back into the client. */
+    /* A packet for our gateway, valid during the call only. Must not call
+     * back into the client. */
     void (*send_packet)(void *ctx, const nym_mix_packet *packet);
     /* A whole message for the application. */
     void (*deliver)(void *ctx, const mixnet_received *message);
@@ -413,7 +420,9 @@ int mixnet_client_send_repliable(mixnet_client *c, const mixnet_recipient *to, c
 int mixnet_client_send_reply(mixnet_client *c, const uint8_t sender_tag[MIXNET_SENDER_TAG_LEN], const uint8_t *data,
                              size_t len, uint64_t now_ns, uint64_t *message_id);
 
-/* What our gateway pushed to us: a 21-byte ack or a 1643-byte message. */
+/* What our gateway pushed to us: a 21-byte ack or a 1643-byte message.
+ * Bytes that decrypt to no fragment give MIXNET_ERR_MALFORMED; acks that
+ * match nothing (late copies) and duplicate fragments are no error. */
 int mixnet_client_receive(mixnet_client *c, const uint8_t *pushed, size_t len, uint64_t now_ns);
 
 /* When the client next wants mixnet_client_process_deadlines (UINT64_MAX: never). */

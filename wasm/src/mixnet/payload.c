@@ -125,11 +125,8 @@ static size_t random_below(size_t n)
 {
     const uint32_t limit = UINT32_MAX - UINT32_MAX % (uint32_t)n;
     uint32_t x;
-    do {
-        uint8_t b[4];
-        random_bytes(b, sizeof b);
-        x = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-    } while (x >= limit);
+    do random_bytes((uint8_t *)&x, sizeof x);
+    while (x >= limit);
     return x % (uint32_t)n;
 }
 
@@ -166,14 +163,21 @@ static double natural_log(uint64_t r)
 uint64_t mixnet_exponential_ns(uint64_t mean_ns)
 {
     if (mean_ns == 0) return 0;
-    uint8_t b[8];
-    random_bytes(b, sizeof b);
-    uint64_t x = 0;
-    for (size_t i = 0; i < sizeof b; i++) x = x << 8 | b[i];
+    uint64_t x;
+    random_bytes((uint8_t *)&x, sizeof x);
     /* u = r / 2^53 in (0, 1]; -ln u = 53 ln 2 - ln r */
     uint64_t r = (x >> 11) + 1;
     double sample = (double)mean_ns * (53 * 0.6931471805599453 - natural_log(r));
     return (uint64_t)(sample + 0.5);
+}
+
+void mixnet_delays_sample(uint64_t delays[MIXNET_ROUTE_HOPS], uint64_t mean_ns, uint64_t *mix_total_ns)
+{
+    *mix_total_ns = 0;
+    for (size_t i = 0; i < MIXNET_ROUTE_HOPS; i++) {
+        delays[i] = mixnet_exponential_ns(mean_ns);
+        if (i < MIXNET_MIX_LAYERS) *mix_total_ns += delays[i];
+    }
 }
 
 int mixnet_surb_ack_build(uint8_t out[MIXNET_SURB_ACK_LEN], uint64_t *expected_delay_ns,
@@ -184,12 +188,7 @@ int mixnet_surb_ack_build(uint8_t out[MIXNET_SURB_ACK_LEN], uint64_t *expected_d
     uint8_t ack[MIXNET_ACK_LEN];
     mixnet_ack_encrypt(ack, ack_key, fragment_id);
     uint64_t delays[MIXNET_ROUTE_HOPS];
-    *expected_delay_ns = 0;
-    for (size_t i = 0; i < MIXNET_ROUTE_HOPS; i++) {
-        delays[i] = mixnet_exponential_ns(average_delay_ns);
-        /* the gateway hop never holds a packet */
-        if (i < MIXNET_MIX_LAYERS) *expected_delay_ns += delays[i];
-    }
+    mixnet_delays_sample(delays, average_delay_ns, expected_delay_ns);
     /* the routing address is zero-padded to 32; its first 19 bytes are the 19-byte form */
     memcpy(out, route[0].address, NYM_NODE_ADDRESS_MAX_LEN);
     int err = sphinx_packet_build(out + NYM_NODE_ADDRESS_MAX_LEN, NYM_ACK_PACKET_LEN, ack, sizeof ack, route,

@@ -17,7 +17,8 @@ typedef struct reassembly_set {
     uint32_t previous_set_id; /* known once fragment 1 is in */
     uint32_t next_set_id;     /* known once fragment 255 is in */
     uint64_t last_update_ns;
-    size_t bytes;
+    size_t bytes;     /* of the chunks: the set's share of the message */
+    size_t footprint; /* what the set holds in memory, bookkeeping included */
     uint8_t **chunks;
     size_t *chunk_lens;
     struct reassembly_set *next;
@@ -26,7 +27,7 @@ typedef struct reassembly_set {
 struct mixnet_reassembler {
     reassembly_set *sets;
     size_t set_count;
-    size_t buffered_bytes;
+    size_t buffered_bytes; /* the sets' footprints */
     size_t max_buffered_bytes;
     uint32_t recent[RECENT_SETS];
     size_t recent_next;
@@ -76,7 +77,7 @@ static void set_remove(mixnet_reassembler *r, reassembly_set *target)
         if (*p == target) {
             *p = target->next;
             r->set_count--;
-            r->buffered_bytes -= target->bytes;
+            r->buffered_bytes -= target->footprint;
             set_free(target);
             return;
         }
@@ -104,6 +105,9 @@ static reassembly_set *set_create(mixnet_reassembler *r, uint32_t set_id, uint8_
     }
     s->set_id = set_id;
     s->total = total;
+    /* counted, so that many sets of tiny fragments cannot hide behind the bound */
+    s->footprint = sizeof *s + total * (sizeof *s->chunks + sizeof *s->chunk_lens);
+    r->buffered_bytes += s->footprint;
     s->next = r->sets;
     r->sets = s;
     r->set_count++;
@@ -201,6 +205,7 @@ int mixnet_reassembler_insert(mixnet_reassembler *r, const mixnet_fragment *f, u
     s->chunk_lens[slot] = f->chunk_len;
     s->received++;
     s->bytes += f->chunk_len;
+    s->footprint += f->chunk_len;
     r->buffered_bytes += f->chunk_len;
     s->last_update_ns = now_ns;
     if (f->position == 1) s->previous_set_id = f->previous_set_id;
