@@ -101,11 +101,17 @@ $(OUT)/libdeps.a: $(SODIUM_OBJS) $(BEARSSL_OBJS) $(LWIP_OBJS)
 
 # --- our code
 
-CORE_LAYERS := crypto codec gateway sphinx ipr mixnet tunnel
+# lwIP (in libdeps) calls back into the core (net/lwip_port.c), so GNU ld
+# must see the two archives as a group; wasm-ld resolves them in any order
+CORE_LIBS = $(if $(filter wasm,$(VARIANT)),$(OUT)/libcore.a $(OUT)/libdeps.a,-Wl,--start-group $(OUT)/libcore.a $(OUT)/libdeps.a -Wl,--end-group)
+
+CORE_LAYERS := crypto codec gateway sphinx ipr mixnet net tunnel
 CORE_SRCS := $(foreach layer,$(CORE_LAYERS),$(wildcard wasm/src/$(layer)/*.c)) $(wildcard wasm/src/platform/$(PLATFORM)/*.c)
 CORE_OBJS := $(patsubst wasm/src/%.c,$(OUT)/core/%.o,$(CORE_SRCS))
 # the native platform's own tests (its event loop) do not exist in the browser build
-NATIVE_ONLY_TESTS := wasm/tests/test_platform.c
+NATIVE_ONLY_TESTS := wasm/tests/test_platform.c wasm/tests/test_platform_net.c wasm/tests/test_net_loop.c
+# the platform's network tests start localnet's WebSocket echo server
+$(OUT)/tests/test_platform_net.o: INCLUDES += -DWS_ECHO_SCRIPT='"$(CURDIR)/localnet/ws-echo.mjs"'
 TEST_SRCS := $(if $(filter wasm,$(VARIANT)),$(filter-out $(NATIVE_ONLY_TESTS),$(wildcard wasm/tests/*.c)),$(wildcard wasm/tests/*.c))
 TEST_OBJS := $(patsubst wasm/%.c,$(OUT)/%.o,$(TEST_SRCS))
 
@@ -152,7 +158,7 @@ run-tests: $(TEST_BIN)
 else
 TEST_BIN := $(OUT)/ctests
 $(TEST_BIN): $(TEST_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a mk/core.mk
-	$(CC) $(OPT) -o $@ $(TEST_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a
+	$(CC) $(OPT) -o $@ $(TEST_OBJS) $(CORE_LIBS)
 
 run-tests: $(TEST_BIN)
 	$(TEST_BIN)
@@ -172,7 +178,7 @@ else
 BENCH_BINS := $(patsubst wasm/bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 $(OUT)/bench/%: wasm/bench/%.c $(OUT)/libcore.a $(OUT)/libdeps.a
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -o $@ $< $(OUT)/libcore.a $(OUT)/libdeps.a
+	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -o $@ $< $(CORE_LIBS)
 run-bench-%: $(OUT)/bench/%
 	@$<
 endif
@@ -193,12 +199,29 @@ $(OUT)/localnet/tests/check.o: wasm/tests/check.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -Iwasm/tests -DTEST_GROUPS_FILE='"localnet/tests/groups.def"' -I. \
 	  -MMD -MP -c $< -o $@
+# lwIP (libdeps.a) calls back into the core (net/lwip_port.c): the archives link as a group
+LINK_WITH_LIBS = $(CC) $(OPT) -o $@ $(filter-out %.a,$^) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group
 $(OUT)/localnet-tests: $(LOCALNET_TEST_OBJS) $(LOCALNET_LIB_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a
-	$(Q)$(CC) $(OPT) -o $@ $^
+	$(Q)$(LINK_WITH_LIBS)
 -include $(LOCALNET_LIB_OBJS:.o=.d) $(LOCALNET_TEST_OBJS:.o=.d) $(OUT)/localnet/main.d
 $(OUT)/bin/localnet: $(OUT)/localnet/main.o $(LOCALNET_LIB_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(OPT) -o $@ $^
+	$(Q)$(LINK_WITH_LIBS)
+# the native tunnel against a localnet each test starts
+TUNNEL_TEST_OBJS := $(patsubst wasm/tests/tunnel/%.c,$(OUT)/tunnel-tests/%.o,$(wildcard wasm/tests/tunnel/*.c)) \
+  $(OUT)/tunnel-tests/check.o
+$(OUT)/tunnel-tests/%.o: wasm/tests/tunnel/%.c $(SODIUM_VERSION_H)
+	@mkdir -p $(@D)
+	@$(if $(V),:,echo "  CC  $(VARIANT) $<")
+	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -Iwasm/tests -Iwasm/tests/tunnel -MMD -MP -c $< -o $@
+$(OUT)/tunnel-tests/check.o: wasm/tests/check.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -Iwasm/tests -DTEST_GROUPS_FILE='"tunnel/groups.def"' -MMD -MP \
+	  -c $< -o $@
+$(OUT)/tunnel-tests-bin: $(TUNNEL_TEST_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a
+	$(Q)$(LINK_WITH_LIBS)
+-include $(TUNNEL_TEST_OBJS:.o=.d)
+
 run-localnet-tests: $(OUT)/localnet-tests
 	$(OUT)/localnet-tests
 endif

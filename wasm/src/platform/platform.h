@@ -30,8 +30,9 @@ typedef struct platform_websocket platform_websocket;
 typedef struct {
     void (*on_open)(void *ctx);
     void (*on_message)(void *ctx, bool binary, const uint8_t *data, size_t len);
-    /* after a close or a failure to connect (code 1006); the socket is then
-     * dead but must still be released with platform_websocket_close */
+    /* after a close (the peer's code and reason) or a failure (code 1006,
+     * the reason says what failed); the socket is then dead but must
+     * still be released with platform_websocket_close */
     void (*on_close)(void *ctx, uint16_t code, const char *reason);
 } platform_websocket_events;
 
@@ -45,7 +46,9 @@ size_t platform_websocket_buffered(const platform_websocket *ws);
 void platform_websocket_close(platform_websocket *ws);
 
 /* An HTTP GET of the directory. The callback gets the status and body, or
- * status 0 and an error text. Bodies over max_body bytes fail. */
+ * status 0 and an error text, once. Bodies over max_body bytes fail;
+ * timeout_ms 0 means none. Gives the id to cancel with (0 only when out
+ * of memory); cancelling releases everything, and no callback follows. */
 typedef void (*platform_fetch_callback)(void *ctx, int status, const uint8_t *body, size_t len, const char *error);
 uint32_t platform_fetch(const char *url, const char *accept, uint32_t timeout_ms, size_t max_body,
                         platform_fetch_callback callback, void *ctx);
@@ -77,6 +80,12 @@ void platform_unwatch_fd(int fd);
 
 /* Where platform_storage_* keeps its files (a folder per client id). */
 void platform_set_storage_dir(const char *dir);
+
+/* The certificates (PEM) that later TLS connections (wss, https) trust, in
+ * place of the system's CA file (/etc/ssl/certs/ca-certificates.crt, read
+ * on first use). Fails (-1), changing nothing, when the text holds no
+ * certificate or a malformed one. */
+int platform_set_trust_anchors_pem(const char *pem, size_t len);
 #endif
 
 #endif

@@ -1,0 +1,35 @@
+/* Tests of the native tunnel start their own localnet: the localnet
+ * binary as a child process, its status line parsed, commands sent on its
+ * stdin, and the process stopped by its PID. */
+#ifndef MIX_TEST_LOCALNET_CHILD_H
+#define MIX_TEST_LOCALNET_CHILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct {
+    pid_t pid;
+    int command_fd; /* its stdin */
+    int output_fd;  /* its stdout, after the status line */
+    char run_dir[256];
+    char directory_url[256];
+    char entry_identity[64];
+    char entry_ws_url[128];
+    char entry_wss_url[128];
+    char ipr_address[160];
+    char test_ca_pem[256];
+    char status_line[16384];
+} localnet_child;
+
+/* Starts build/native/bin/localnet with extra arguments (may be NULL) and
+ * waits for its status line. */
+bool localnet_child_start(localnet_child *ln, const char *const *extra_args);
+/* Sends one stdin command and waits for its one-line answer. */
+bool localnet_child_command(localnet_child *ln, const char *command, char *answer, size_t answer_cap);
+/* Closes its stdin (it then stops everything it started) and reaps it,
+ * killing it if it does not exit in time. */
+void localnet_child_stop(localnet_child *ln);
+
+#endif

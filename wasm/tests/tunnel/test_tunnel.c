@@ -1,0 +1,119 @@
+/* The native tunnel against localnet: it reaches ready over ws and wss,
+ * keeps its registration for the next start, and fails with a reason,
+ * within its timeout, when the directory or the gateway is not there. */
+#define _POSIX_C_SOURCE 200809L
+#include "check.h"
+#include "localnet_child.h"
+#include "platform/platform.h"
+#include "tunnel/tunnel.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    tunnel_state state;
+    char reason[256];
+    int ready_count;
+} observed;
+
+static void on_state(void *ctx, tunnel_state state, const char *reason)
+{
+    observed *o = ctx;
+    o->state = state;
+    snprintf(o->reason, sizeof o->reason, "%s", reason ? reason : "");
+    if (state == TUNNEL_READY) o->ready_count++;
+}
+
+static void run_until_settled(observed *o, uint64_t timeout_ms)
+{
+    uint64_t end = platform_monotonic_ms() + timeout_ms;
+    while (o->state == TUNNEL_CONNECTING && platform_monotonic_ms() < end) platform_run_once(50);
+}
+
+static void config_for(tunnel_config *c, const localnet_child *ln, const char *client_id, bool tls)
+{
+    tunnel_config_default(c);
+    snprintf(c->nym_api_url, sizeof c->nym_api_url, "%s", ln->directory_url);
+    snprintf(c->client_id, sizeof c->client_id, "%s", client_id);
+    snprintf(c->preferred_ipr, sizeof c->preferred_ipr, "%s", ln->ipr_address);
+    c->force_tls = tls;
+    c->connect_timeout_ms = 30000;
+}
+
+static uint64_t bring_up(const tunnel_config *c, observed *o)
+{
+    memset(o, 0, sizeof *o);
+    o->state = TUNNEL_CONNECTING;
+    tunnel_callbacks callbacks = {.ctx = o, .state_changed = on_state};
+    tunnel *t = tunnel_create(c, &callbacks);
+    uint64_t start = platform_monotonic_ms();
+    tunnel_start(t);
+    run_until_settled(o, c->connect_timeout_ms + 5000);
+    uint64_t took = platform_monotonic_ms() - start;
+    if (o->state != TUNNEL_READY) fprintf(stderr, "tunnel did not get ready: %s\n", o->reason);
+    tunnel_stop(t);
+    tunnel_destroy(t);
+    return took;
+}
+
+void test_tunnel_setup(void)
+{
+    localnet_child ln;
+    if (!CHECK(localnet_child_start(&ln, NULL))) return;
+    char storage[] = "/tmp/tunnel-storage-XXXXXX";
+    CHECK(mkdtemp(storage) != NULL);
+    platform_set_storage_dir(storage);
+    tunnel_config c;
+    observed o;
+
+    /* first start: registration; second: authentication with the stored key */
+    config_for(&c, &ln, "first", false);
+    uint64_t first = bring_up(&c, &o);
+    CHECK(o.ready_count == 1);
+    uint64_t second = bring_up(&c, &o);
+    CHECK(o.ready_count == 1);
+    printf("time to ready over ws: %llu ms registering, %llu ms with stored keys\n", (unsigned long long)first,
+           (unsigned long long)second);
+
+    /* wss, trusting localnet's test CA */
+    FILE *f = fopen(ln.test_ca_pem, "rb");
+    static char pem[65536];
+    size_t pem_len = f ? fread(pem, 1, sizeof pem, f) : 0;
+    if (f) fclose(f);
+    CHECK(pem_len > 0 && platform_set_trust_anchors_pem(pem, pem_len) == 0);
+    config_for(&c, &ln, "tls", true);
+    bring_up(&c, &o);
+    CHECK(o.ready_count == 1);
+
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", storage);
+    CHECK(system(cmd) == 0);
+    localnet_child_stop(&ln);
+}
+
+void test_tunnel_failures(void)
+{
+    localnet_child ln;
+    if (!CHECK(localnet_child_start(&ln, NULL))) return;
+    tunnel_config c;
+    observed o;
+
+    /* a directory that is not there */
+    config_for(&c, &ln, "nodir", false);
+    snprintf(c.nym_api_url, sizeof c.nym_api_url, "http://127.0.0.1:1/api/");
+    c.connect_timeout_ms = 5000;
+    uint64_t took = bring_up(&c, &o);
+    CHECK(o.state == TUNNEL_FAILED && strstr(o.reason, "directory") != NULL && took < 6000);
+
+    /* a gateway that is down: the directory still lists it */
+    char answer[256];
+    CHECK(localnet_child_command(&ln, "stop entry", answer, sizeof answer) && strstr(answer, "ok"));
+    CHECK(localnet_child_command(&ln, "stop exit", answer, sizeof answer) && strstr(answer, "ok"));
+    config_for(&c, &ln, "nogateway", false);
+    c.connect_timeout_ms = 8000;
+    took = bring_up(&c, &o);
+    CHECK(o.state == TUNNEL_FAILED && strstr(o.reason, "gateway") != NULL && took < 9000);
+    if (o.state == TUNNEL_FAILED) printf("dead gateway: failed after %llu ms: %s\n", (unsigned long long)took, o.reason);
+    localnet_child_stop(&ln);
+}
