@@ -47,11 +47,13 @@ test-c: native asan wasm
 
 # localnet's parts and the native core against them, plain and under ASan+UBSan
 test-net: deps
-	@$(CORE) VARIANT=native -j$(JOBS) build/native/localnet-tests
-	@$(CORE) VARIANT=asan -j$(JOBS) build/asan/localnet-tests
+	@$(CORE) VARIANT=native -j$(JOBS) build/native/localnet-tests build/native/bin/localnet build/native/tunnel-tests-bin
+	@$(CORE) VARIANT=asan -j$(JOBS) build/asan/localnet-tests build/asan/tunnel-tests-bin
 	@echo "-- localnet, native"; build/native/localnet-tests
 	@echo "-- localnet, native with ASan+UBSan"; build/asan/localnet-tests
 	@echo "-- localnet services"; $(MAKE) --no-print-directory -f localnet/services.mk test
+	@echo "-- the native tunnel against localnet"; build/native/tunnel-tests-bin
+	@echo "-- the native tunnel against localnet, with ASan+UBSan"; build/asan/tunnel-tests-bin
 
 test-js: deps
 	@npm run --silent test:js

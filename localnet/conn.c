@@ -173,7 +173,7 @@ static void report_failed_connect(void *ctx)
 
 conn *conn_connect(const uint8_t ip[4], uint16_t port, const conn_events *events, void *ctx)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return NULL;
     if (!set_nonblocking(fd)) {
         close(fd);
@@ -293,13 +293,16 @@ static void on_listener_ready(void *ctx, int fd, bool readable, bool writable)
     for (;;) {
         int client = accept(fd, NULL, NULL);
         if (client < 0) return;
+        /* the servers localnet starts must not inherit its sockets: a listener
+         * kept open in a child would accept connections nobody answers */
+        fcntl(client, F_SETFD, FD_CLOEXEC);
         l->on_accept(l->ctx, client);
     }
 }
 
 listener *listener_open(uint16_t port, listener_accept_fn on_accept, void *ctx)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return NULL;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

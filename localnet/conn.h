@@ -39,9 +39,8 @@ void conn_close_after_flush(conn *c);
  * the stream) while the peer's data still arrives: a TCP half-close. */
 void conn_shutdown_after_flush(conn *c);
 
-/* For relays that pace themselves by both ends of a connection. */
-/* Called from the loop whenever the send queue has emptied; it must not
- * free the connection. */
+/* For relays that pace one connection by another: called from the loop
+ * whenever the send queue has emptied; it must not free the connection. */
 typedef void (*conn_drained_fn)(void *ctx, conn *c);
 void conn_set_drained_callback(conn *c, conn_drained_fn on_drained);
 /* While paused the socket is not read, so the peer stalls on TCP flow

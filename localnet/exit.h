@@ -37,27 +37,29 @@ typedef struct {
      * goes into Health answers). */
     const localnet_topology *topology;
     forwarder *forwarder;     /* the exit gateway's: where the IPR's packets leave */
-    const services *services; /* the virtual addresses and the real ports behind them */
+    const services *services; /* the virtual addresses and the real ports behind them; NULL: none */
     /* The IPR's message layer; NULL gives mixnet_client_config_default.
-     * Either way its Poisson stream is turned off, as nym-node does for the
-     * services it hosts (loop cover stays as configured). */
+     * Either way it then takes what nym-node sets for the IPR it hosts: no
+     * Poisson stream (loop cover stays as configured), 50 SURBs asked for
+     * beyond the queue, and no retransmission. */
     const mixnet_client_config *mixnet;
-    uint32_t idle_timeout_ms;       /* 0: EXIT_IDLE_TIMEOUT_MS */
+    uint32_t idle_timeout_ms;        /* 0: EXIT_IDLE_TIMEOUT_MS */
     uint32_t idle_sweep_interval_ms; /* 0: EXIT_IDLE_SWEEP_MS */
-    uint16_t mtu;                   /* 0: EXIT_MTU */
+    uint16_t mtu;                    /* 0: EXIT_MTU */
 } exit_ipr_config;
 
 typedef struct {
     size_t clients; /* connected now */
     uint64_t connects, disconnects, idle_drops;
-    uint64_t requests_refused;   /* not LP, no sender tag, undecodable, wrong version */
-    uint64_t packets_in;         /* from clients, into the small internet */
-    uint64_t packets_refused;    /* from an address the sender was not given, or not IPv4 */
-    uint64_t packets_out;        /* from the small internet to a connected client */
-    uint64_t packets_unrouted;   /* from the small internet to no connected client */
+    uint64_t requests_refused; /* not LP, no sender tag, undecodable, wrong version */
+    uint64_t packets_in;       /* from clients, into the small internet */
+    uint64_t packets_refused;  /* from an address the sender was not given, or not IPv4 */
+    uint64_t packets_out;      /* from the small internet to a connected client */
+    uint64_t packets_unrouted; /* from the small internet to no connected client */
     uint64_t bundles_sent;
     uint64_t tcp_relays, udp_flows; /* opened to the real servers so far */
-    mixnet_client_stats mixnet;  /* the IPR's message layer: SURB requests sent and so on */
+    uint64_t tcp_pauses;            /* times a real server waited for the client's TCP window */
+    mixnet_client_stats mixnet;     /* the IPR's message layer: SURB requests sent and so on */
 } exit_ipr_stats;
 
 typedef struct exit_ipr exit_ipr;

@@ -15,13 +15,15 @@ typedef void (*exit_internet_output_fn)(void *ctx, const uint8_t *packet, size_t
 
 typedef struct {
     uint64_t tcp_relays, udp_flows;
+    uint64_t tcp_pauses; /* times a real server was not read while lwIP's send buffer was full */
 } exit_internet_stats;
 
 typedef struct exit_internet exit_internet;
 
 /* router_ip/prefix_len: the network clients get addresses from; lwIP's
- * ICMP errors come from router_ip. NULL when lwIP is in use by another
- * instance or a service address does not parse. */
+ * ICMP errors come from router_ip. s may be NULL: an internet with nobody
+ * in it. NULL when lwIP is in use by another instance or a service
+ * address does not parse. */
 exit_internet *exit_internet_create(const services *s, const uint8_t router_ip[4], uint8_t prefix_len, uint16_t mtu,
                                     exit_internet_output_fn output, void *ctx);
 /* Aborts every relayed connection; lwIP is free for another instance. */

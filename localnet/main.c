@@ -7,6 +7,7 @@
  *   stats                        one JSON line of counters */
 #define _POSIX_C_SOURCE 200809L
 #include "directory.h"
+#include "exit.h"
 #include "gateway_server.h"
 #include "mixnet_nodes.h"
 #include "services.h"
@@ -46,6 +47,8 @@ static struct {
     directory_server *directory;
     services services;
     bool services_running;
+    exit_ipr *ipr;
+    uint8_t ipr_identity[32];
     mixnet_faults faults;
     volatile sig_atomic_t stop;
     char command[512];
@@ -61,7 +64,11 @@ static void on_signal(int sig)
 static void deliver_to_gateway_client(void *ctx, const uint8_t destination[32], const uint8_t *message, size_t len)
 {
     node *n = ctx;
-    gateway_server_deliver(n->gateway, destination, message, len);
+    /* the IPR is the exit gateway's own client, hosted in the same process */
+    if (n == &net.nodes[EXIT] && net.ipr && memcmp(destination, net.ipr_identity, 32) == 0)
+        exit_ipr_deliver(net.ipr, message, len);
+    else
+        gateway_server_deliver(n->gateway, destination, message, len);
 }
 
 static int start_node(node *n, bool is_gateway)
@@ -195,7 +202,8 @@ static int print_status_line(void)
                             net.topology.nodes[i].hostname, net.topology.nodes[i].wss_port);
         len += snprintf(line + len, sizeof line - (size_t)len, "}");
     }
-    len += snprintf(line + len, sizeof line - (size_t)len, "]");
+    len += snprintf(line + len, sizeof line - (size_t)len, "],\"ipr_address\":\"%s\"",
+                    net.topology.nodes[EXIT].ipr_address);
     if (net.services_running) {
         if (services_status_json(&net.services, part, sizeof part) < 0) return -1;
         len += snprintf(line + len, sizeof line - (size_t)len, ",%s", part);
@@ -288,6 +296,14 @@ int main(int argc, char **argv)
             snprintf(info->hostname, sizeof info->hostname, "%s", SERVICES_GATEWAY_HOST);
         }
     }
+    exit_ipr_config exit_config = {.topology = &net.topology, .forwarder = net.fw,
+                                   .services = net.services_running ? &net.services : NULL};
+    net.ipr = exit_ipr_create(&exit_config);
+    if (!net.ipr) goto out;
+    mixnet_recipient ipr_address;
+    exit_ipr_address(net.ipr, &ipr_address);
+    memcpy(net.ipr_identity, ipr_address.identity, 32);
+    exit_ipr_address_text(net.ipr, net.topology.nodes[EXIT].ipr_address, sizeof net.topology.nodes[EXIT].ipr_address);
     net.directory = directory_start(&net.topology, 0);
     if (!net.directory || print_status_line() != 0) goto out;
     platform_watch_fd(STDIN_FILENO, true, false, on_stdin, NULL);
@@ -295,6 +311,7 @@ int main(int argc, char **argv)
     status = 0;
 out:
     directory_stop(net.directory);
+    exit_ipr_destroy(net.ipr);
     for (int i = 0; i < NODE_COUNT; i++) {
         mixnet_node_stop(net.nodes[i].mix);
         gateway_server_stop(net.nodes[i].gateway);

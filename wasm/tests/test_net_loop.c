@@ -114,7 +114,7 @@ void test_net_deferred_close(void)
         count++;
     CHECK(count < sizeof sockets / sizeof sockets[0]);
     CHECK(recorder.closed == 0 && others.closed == 0);
-    run_until(recorder_closed, 1000);
+    platform_run_once(0); /* a timer due at once, not lwIP's next tick */
     CHECK(recorder.closed == 1 && recorder.closed_error == NET_ERR_ABORTED && others.closed == 0);
     net_tcp_close(victim);
     for (size_t i = 0; i < count; i++) net_tcp_close(sockets[i]);

@@ -35,7 +35,8 @@ struct tunnel {
     tunnel_config config;
     tunnel_callbacks callbacks;
     tunnel_state state;
-    char reason[256];
+    char reason[320];
+    char last_problem[256]; /* the latest trouble setup met, for the reason if it times out */
     setup_step step;       /* how far setup got */
     setup_step fetch_step; /* what the directory request in flight is for */
     bool refreshing;       /* a topology refresh, not setup, is fetching */
@@ -245,7 +246,12 @@ static void on_setup_timeout(void *ctx)
 {
     tunnel *t = ctx;
     t->setup_timer = 0;
-    fail(t, "setup timed out");
+    char reason[320];
+    if (t->last_problem[0])
+        snprintf(reason, sizeof reason, "setup timed out; last problem: %s", t->last_problem);
+    else
+        snprintf(reason, sizeof reason, "setup timed out");
+    fail(t, reason);
 }
 
 static void refresh_topology(void *ctx);
@@ -319,6 +325,7 @@ static void gateway_state_changed(void *ctx, gateway_client_state state, const c
         fail(t, text);
     } else if (state == GATEWAY_CLIENT_RECONNECTING) {
         t->stats.gateway_reconnects++;
+        snprintf(t->last_problem, sizeof t->last_problem, "gateway: %s", reason ? reason : "reconnecting");
     } else if (state == GATEWAY_CLIENT_READY && t->step == STEP_GATEWAY_SESSION) {
         start_mixnet_and_ipr(t);
     }

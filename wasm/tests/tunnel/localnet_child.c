@@ -121,7 +121,7 @@ void localnet_child_stop(localnet_child *ln)
                 waitpid(ln->pid, &status, 0);
                 break;
             }
-            usleep(20000);
+            nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
         }
         ln->pid = 0;
     }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "mixnet/mixnet.h"
+
 typedef struct {
     pid_t pid;
     int command_fd; /* its stdin */
@@ -18,7 +20,7 @@ typedef struct {
     char entry_identity[64];
     char entry_ws_url[128];
     char entry_wss_url[128];
-    char ipr_address[160];
+    char ipr_address[MIXNET_RECIPIENT_TEXT_MAX];
     char test_ca_pem[256];
     char status_line[16384];
 } localnet_child;

@@ -52,8 +52,11 @@ static uint64_t bring_up(const tunnel_config *c, observed *o)
     run_until_settled(o, c->connect_timeout_ms + 5000);
     uint64_t took = platform_monotonic_ms() - start;
     if (o->state != TUNNEL_READY) fprintf(stderr, "tunnel did not get ready: %s\n", o->reason);
+    /* what setup came to, not the shutdown that follows */
+    observed outcome = *o;
     tunnel_stop(t);
     tunnel_destroy(t);
+    *o = outcome;
     return took;
 }
 
@@ -105,6 +108,7 @@ void test_tunnel_failures(void)
     c.connect_timeout_ms = 5000;
     uint64_t took = bring_up(&c, &o);
     CHECK(o.state == TUNNEL_FAILED && strstr(o.reason, "directory") != NULL && took < 6000);
+    printf("no directory: failed after %llu ms: %s\n", (unsigned long long)took, o.reason);
 
     /* a gateway that is down: the directory still lists it */
     char answer[256];

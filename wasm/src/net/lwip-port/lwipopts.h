@@ -24,15 +24,37 @@
 #define LWIP_NOASSERT 1
 
 #define MEM_ALIGNMENT 8
-#define MEM_SIZE (256 * 1024)
-#define TCP_MSS 1380
-#define TCP_WND (32 * TCP_MSS)
-#define TCP_SND_BUF (32 * TCP_MSS)
+/* The heap holds what TCP sends until it is acknowledged (writes are
+ * copied): the full send buffers of eight connections. */
+#define MEM_SIZE (512 * 1024)
+/* The most a 1500-byte MTU allows (NET_MAX_MTU in net/net.h). Each
+ * connection's MSS comes from the interface MTU (MTU - 40, since
+ * TCP_CALCULATE_EFF_SEND_MSS is on), so the exit never fragments. */
+#define TCP_MSS 1460
+/* Just under 64 KB: the mixnet's round trip is long, and lwIP counts send
+ * buffers in 16 bits. A window beyond 64 KB needs LWIP_WND_SCALE, and
+ * tcp_recved calls of more than 64 KB in localnet's exit first. */
+#define TCP_WND (44 * TCP_MSS)
+#define TCP_SND_BUF (44 * TCP_MSS)
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
-#define MEMP_NUM_TCP_SEG TCP_SND_QUEUELEN
-#define PBUF_POOL_SIZE 64
+/* segments queued to send plus out-of-order segments kept, all connections */
+#define MEMP_NUM_TCP_SEG 512
+/* The mixnet reorders and loses packets: selective acknowledgements let
+ * the sender resend only the holes. */
+#define LWIP_TCP_SACK_OUT 1
+/* Received packets are handed on at once; the pool mostly holds reordered
+ * segments: the full windows of five connections (about 400 KB). */
+#define PBUF_POOL_SIZE 256
 #define PBUF_POOL_BUFSIZE 1536
+/* raw IP interfaces: no link-layer header in front of packets */
+#define PBUF_LINK_HLEN 0
+/* outgoing packets in one piece, handed to the tunnel without a copy */
+#define LWIP_NETIF_TX_SINGLE_PBUF 1
+/* unpredictable initial sequence numbers (lwIP's own are a counter) */
+#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) ((u32_t)lwip_port_random())
 #define MEMP_NUM_TCP_PCB 64
+/* localnet's exit (native, same options) listens on every virtual service: 12 */
+#define MEMP_NUM_TCP_PCB_LISTEN 16
 #define MEMP_NUM_UDP_PCB 16
 
 #endif
