@@ -41,19 +41,23 @@ test: deps
 	[ $$status = 0 ] && echo "make test: all runners passed" || echo "make test: FAILED"; exit $$status
 
 test-c: native asan wasm
-	@echo "-- C tests, native"; $(CORE) VARIANT=native run-tests
-	@echo "-- C tests, native with ASan+UBSan"; $(CORE) VARIANT=asan run-tests
-	@echo "-- C tests, wasm under node"; $(CORE) VARIANT=wasm run-tests
+	@status=0; \
+	echo "-- C tests, native"; $(CORE) VARIANT=native run-tests || status=1; \
+	echo "-- C tests, native with ASan+UBSan"; $(CORE) VARIANT=asan run-tests || status=1; \
+	echo "-- C tests, wasm under node"; $(CORE) VARIANT=wasm run-tests || status=1; \
+	exit $$status
 
 # localnet's parts and the native core against them, plain and under ASan+UBSan
 test-net: deps
 	@$(CORE) VARIANT=native -j$(JOBS) build/native/localnet-tests build/native/bin/localnet build/native/tunnel-tests-bin
 	@$(CORE) VARIANT=asan -j$(JOBS) build/asan/localnet-tests build/asan/tunnel-tests-bin
-	@echo "-- localnet, native"; build/native/localnet-tests
-	@echo "-- localnet, native with ASan+UBSan"; build/asan/localnet-tests
-	@echo "-- localnet services"; $(MAKE) --no-print-directory -f localnet/services.mk test
-	@echo "-- the native tunnel against localnet"; build/native/tunnel-tests-bin
-	@echo "-- the native tunnel against localnet, with ASan+UBSan"; build/asan/tunnel-tests-bin
+	@status=0; \
+	echo "-- localnet, native"; build/native/localnet-tests || status=1; \
+	echo "-- localnet, native with ASan+UBSan"; build/asan/localnet-tests || status=1; \
+	echo "-- localnet services"; $(MAKE) --no-print-directory -f localnet/services.mk test || status=1; \
+	echo "-- the native tunnel against localnet"; build/native/tunnel-tests-bin || status=1; \
+	echo "-- the native tunnel against localnet, with ASan+UBSan"; build/asan/tunnel-tests-bin || status=1; \
+	exit $$status
 
 test-js: deps
 	@npm run --silent test:js

@@ -87,7 +87,10 @@ int main(void)
 #include TEST_GROUPS_FILE
 #undef TEST_GROUP
     };
+    /* TEST_ONLY=<group> runs one group, when working on it */
+    const char *only = getenv("TEST_ONLY");
     for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
+        if (only && strcmp(only, groups[i].name) != 0) continue;
         unsigned passed_before = passed_count, failed_before = failed_count;
         groups[i].run();
         printf("%-12s %u passed, %u failed\n", groups[i].name, passed_count - passed_before,

@@ -119,7 +119,6 @@ bool peer_next(peer_packet *out)
     memcpy(out->src.octets, ip + 12, 4);
     memcpy(out->dst.octets, ip + 16, 4);
     out->protocol = ip[9];
-    out->dont_fragment = (ip[6] & 0x40) != 0;
     const uint8_t *segment = ip + IPV4_HEADER;
     size_t segment_len = out->len - IPV4_HEADER;
     if (out->protocol == PEER_PROTOCOL_TCP && segment_len >= TCP_HEADER) {

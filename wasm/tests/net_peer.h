@@ -28,7 +28,6 @@ typedef struct {
     bool checksums_ok; /* IPv4 header and TCP or UDP checksums */
     net_ipv4 src, dst;
     uint8_t protocol;
-    bool dont_fragment;
     uint16_t src_port, dst_port;
     uint32_t seq, ack; /* TCP */
     uint8_t flags;

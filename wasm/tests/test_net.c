@@ -9,8 +9,8 @@
 
 static const net_ipv4 other_address = {{10, 0, 9, 9}};
 
-/* Takes the captured packets up to the first TCP one with data; the
- * others must be plain ACKs. */
+/* Takes the captured packets up to the first TCP one with data or a
+ * SYN, FIN or RST flag, skipping plain ACKs. */
 static bool next_data_segment(peer_packet *out)
 {
     while (peer_next(out))
@@ -192,6 +192,13 @@ void test_net_tcp_data(void)
     CHECK(peer_tcp_send(&c, PEER_TCP_ACK | PEER_TCP_PSH, (const uint8_t *)"hello", 5, 0) == NET_OK);
     CHECK(r.data_len == 5 && memcmp(r.data, "hello", 5) == 0);
     CHECK(peer_pending() == 0); /* the ACK is delayed */
+    /* a segment with a wrong checksum is dropped */
+    uint8_t packet[64];
+    size_t len = peer_build_tcp(packet, sizeof packet, peer_address, peer_stack_address, &c, PEER_TCP_ACK,
+                                (const uint8_t *)"bad", 3, 0);
+    packet[len - 1] ^= 1;
+    CHECK(len > 0 && net_input(packet, len) == NET_OK);
+    CHECK(r.data_len == 5 && peer_pending() == 0);
     size_t sent = 5;
     int acks = 0;
     for (int i = 0; i < 14; i++, sent += 1000) {

@@ -34,7 +34,7 @@ struct net_tcp {
     uint32_t connect_timer;
     size_t unconsumed; /* delivered bytes not yet given back to the window */
     int error;         /* why it ended */
-    bool connected, write_shut, peer_finished;
+    bool connected, write_shut;
     bool want_writable; /* a write took less than offered */
     bool close_pending; /* on_closed is due */
     bool released;      /* the owner let go: freed by the outermost net_leave */
@@ -260,7 +260,7 @@ static struct tcp_pcb *net_tcp_detach(net_tcp *s)
     tcp_recv(pcb, NULL);
     tcp_sent(pcb, NULL);
     tcp_err(pcb, NULL);
-    tcp_poll(pcb, NULL, 0);
+    tcp_poll(pcb, NULL, NET_TCP_POLL_TICKS);
     return pcb;
 }
 
@@ -340,7 +340,6 @@ static err_t net_tcp_on_lwip_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p
     net_tcp *s = arg;
     net_callback_begin(pcb);
     if (!p) {
-        s->peer_finished = true;
         if (s->events.on_end) s->events.on_end(s->ctx);
         /* both directions are done; lwIP sees TIME_WAIT through alone */
         if (s->pcb == pcb && s->write_shut) {

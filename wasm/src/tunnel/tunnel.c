@@ -4,6 +4,7 @@
 #include "codec/codec.h"
 #include "crypto/crypto.h"
 #include "gateway/gateway.h"
+#include "net/net.h"
 #include "platform/platform.h"
 #include "tunnel/tunnel.h"
 
@@ -50,6 +51,7 @@ struct tunnel {
     gateway_client *gc;
     mixnet_client *mx;
     ipr_client *ic;
+    bool net_running;
     tunnel_stats stats;
 };
 
@@ -81,6 +83,10 @@ static void set_state(tunnel *t, tunnel_state state, const char *reason)
 
 static void release_session(tunnel *t)
 {
+    if (t->net_running) {
+        net_shutdown();
+        t->net_running = false;
+    }
     platform_fetch_cancel(t->fetch);
     platform_timer_cancel(t->setup_timer);
     platform_timer_cancel(t->refresh_timer);
@@ -390,7 +396,14 @@ static void ipr_connected(void *ctx, const uint8_t ipv4[4], const uint8_t ipv6[1
     t->stats.mtu = mtu ? mtu : 1420;
     platform_timer_cancel(t->setup_timer);
     t->setup_timer = 0;
-    if (t->callbacks.addresses) t->callbacks.addresses(t->callbacks.ctx, ipv4, t->stats.mtu);
+    net_ipv4 address;
+    memcpy(address.octets, ipv4, 4);
+    if (net_configure(address, t->stats.mtu) != 0) {
+        fail(t, "the IP stack refused the exit's address");
+        return;
+    }
+    /* what TCP held back while the exit was away goes out now */
+    (void)net_output_ready();
     if (t->step != STEP_RUNNING) {
         t->step = STEP_RUNNING;
         t->refresh_timer = platform_timer_start(t->config.topology_refresh_ms, refresh_topology, t);
@@ -418,7 +431,7 @@ static void ipr_packet(void *ctx, const uint8_t *packet, size_t len)
     tunnel *t = ctx;
     t->stats.ip_packets_in++;
     t->stats.ip_bytes_in += len;
-    if (t->callbacks.ip_packet) t->callbacks.ip_packet(t->callbacks.ctx, packet, len);
+    (void)net_input(packet, len);
 }
 
 static void connect_ipr(tunnel *t, const char *described, size_t len)
@@ -452,6 +465,8 @@ static void refresh_topology(void *ctx)
 
 /* ---- the public side ---- */
 
+static int net_output(void *ctx, const uint8_t *packet, size_t len);
+
 tunnel *tunnel_create(const tunnel_config *config, const tunnel_callbacks *callbacks)
 {
     tunnel *t = calloc(1, sizeof *t);
@@ -471,6 +486,11 @@ void tunnel_start(tunnel *t)
                                            : "no exit: preferredIpr is required");
         return;
     }
+    if (net_init(net_output, t) != 0) {
+        fail(t, "the IP stack is in use by another tunnel");
+        return;
+    }
+    t->net_running = true;
     load_or_create_keys(t);
     t->setup_timer = platform_timer_start(t->config.connect_timeout_ms, on_setup_timeout, t);
     t->step = STEP_REWARDED_SET;
@@ -480,8 +500,11 @@ void tunnel_start(tunnel *t)
         fetch_path(t, STEP_ENTRY_GATEWAYS, "/v2/unstable/nym-nodes/skimmed/entry-gateways?page=0");
 }
 
-int tunnel_send_ip_packet(tunnel *t, const uint8_t *packet, size_t len)
+/* The IP stack's output: into the exit's stream. A packet refused now is
+ * one TCP sends again later, as after a loss. */
+static int net_output(void *ctx, const uint8_t *packet, size_t len)
 {
+    tunnel *t = ctx;
     if (t->state != TUNNEL_READY || !t->ic || ipr_client_send_packet(t->ic, packet, len) != 0) return -1;
     t->stats.ip_packets_out++;
     t->stats.ip_bytes_out += len;

@@ -102,8 +102,9 @@ int ipr_client_send_packet(ipr_client *ic, const uint8_t *packet, size_t len);
 void ipr_client_receive(ipr_client *ic, const mixnet_received *message);
 void ipr_client_destroy(ipr_client *ic);
 
-/* ---- the tunnel: directory, gateway session, message layer and IPR
- * client together, from a directory URL to a usable IP tunnel ---- */
+/* ---- the tunnel: directory, gateway session, message layer, IPR client
+ * and the IP stack (net.h) together, from a directory URL to sockets that
+ * reach the internet. One tunnel per process: the IP stack is global. ---- */
 
 typedef enum {
     TUNNEL_CONNECTING,
@@ -131,10 +132,6 @@ void tunnel_config_default(tunnel_config *c);
 typedef struct {
     void *ctx;
     void (*state_changed)(void *ctx, tunnel_state state, const char *reason);
-    /* the exit gave the tunnel these addresses: configure the IP stack */
-    void (*addresses)(void *ctx, const uint8_t ipv4[4], uint16_t mtu);
-    /* an IP packet from the exit */
-    void (*ip_packet)(void *ctx, const uint8_t *packet, size_t len);
 } tunnel_callbacks;
 
 typedef struct {
@@ -150,9 +147,8 @@ typedef struct {
 typedef struct tunnel tunnel;
 
 tunnel *tunnel_create(const tunnel_config *config, const tunnel_callbacks *callbacks);
+/* Starts setup; once READY, net.h's sockets reach the internet. */
 void tunnel_start(tunnel *t);
-/* Sends an IP packet through the exit; fails unless READY. */
-int tunnel_send_ip_packet(tunnel *t, const uint8_t *packet, size_t len);
 tunnel_state tunnel_get_state(const tunnel *t);
 const char *tunnel_failure_reason(const tunnel *t);
 void tunnel_get_stats(const tunnel *t, tunnel_stats *out);
