@@ -70,8 +70,8 @@ SPEED_CRITICAL_OBJS := $(addprefix $(OUT)/sodium/,crypto_stream/chacha20/ref/cha
   crypto_generichash/blake2b/ref/blake2b-ref.o crypto_scalarmult/curve25519/ref10/x25519_ref10.o \
   crypto_core/ed25519/ref10/ed25519_ref10.o) \
   $(addprefix $(OUT)/bearssl/,hash/sha2small.o symcipher/aes_ct64.o symcipher/aes_ct64_enc.o \
-  symcipher/aes_ct64_ctr.o symcipher/aes_ct64_cbcenc.o hash/ghash_ctmul64.o) \
-  $(patsubst wasm/src/%.c,$(OUT)/core/%.o,$(wildcard wasm/src/crypto/*.c))
+  symcipher/aes_ct64_ctr.o symcipher/aes_ct64_cbcenc.o hash/ghash_ctmul64.o mac/hmac.o kdf/hkdf.o) \
+  $(patsubst wasm/src/%.c,$(OUT)/core/%.o,$(wildcard wasm/src/crypto/*.c wasm/src/sphinx/*.c))
 $(SPEED_CRITICAL_OBJS): OPT := -O2
 endif
 
