@@ -22,6 +22,8 @@ struct ipr_client {
     uint64_t stream_id;
     uint32_t next_sequence;
     uint64_t connect_request_id;
+    uint8_t ipv4[4]; /* ours, from the Connect answer */
+    uint16_t keepalive_sequence;
     uint8_t connect_version;
     uint32_t connect_timer, fallback_timer, flush_timer, keepalive_timer;
     uint8_t bundle[IPR_BUNDLE_TARGET_LEN + IPR_BUNDLE_PREFIX_LEN + IPR_BUNDLE_MAX_PACKET_LEN];
@@ -135,13 +137,38 @@ static void on_fallback_due(void *ctx)
         stream_lost(ic, "could not send the connect request");
 }
 
+static uint16_t internet_checksum(const uint8_t *data, size_t len)
+{
+    uint32_t sum = 0;
+    for (size_t i = 0; i + 1 < len; i += 2) sum += (uint32_t)data[i] << 8 | data[i + 1];
+    if (len & 1) sum += (uint32_t)data[len - 1] << 8;
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static int flush_bundle(ipr_client *ic);
+
+/* The exit forgets a client whose last IP packet is 60 s old; its Ping
+ * requests do not count (ipr.md §10.3). So the keepalive is an IP packet:
+ * an ICMP echo to the exit's own address, 10.0.0.1. */
 static void on_keepalive_due(void *ctx)
 {
     ipr_client *ic = ctx;
     ic->keepalive_timer = 0;
-    ipr_request ping = {.version = DATA_VERSION, .kind = IPR_REQUEST_PING, .request_id = random_u64()};
-    if (!request_timestamp(&ping.timestamp) || send_request(ic, &ping, ic->next_sequence++, ic->config.data_surbs) != 0)
-        restart_keepalive(ic);
+    uint8_t packet[28] = {0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, 1, 0, 0};
+    memcpy(packet + 12, ic->ipv4, 4);
+    memcpy(packet + 16, (const uint8_t[4]){10, 0, 0, 1}, 4);
+    uint16_t sum = internet_checksum(packet, 20);
+    packet[10] = (uint8_t)(sum >> 8);
+    packet[11] = (uint8_t)sum;
+    uint8_t *icmp = packet + 20;
+    icmp[0] = 8; /* echo request */
+    icmp[6] = (uint8_t)(ic->keepalive_sequence >> 8);
+    icmp[7] = (uint8_t)ic->keepalive_sequence++;
+    sum = internet_checksum(icmp, 8);
+    icmp[2] = (uint8_t)(sum >> 8);
+    icmp[3] = (uint8_t)sum;
+    if (ipr_client_send_packet(ic, packet, sizeof packet) != 0 || flush_bundle(ic) != 0) restart_keepalive(ic);
 }
 
 ipr_client *ipr_client_create(const ipr_client_config *config, const ipr_client_callbacks *callbacks,
@@ -177,31 +204,32 @@ bool ipr_client_is_connected(const ipr_client *ic)
     return ic->state == STREAM_CONNECTED;
 }
 
-static void flush_bundle(ipr_client *ic)
+/* A lost bundle is like a lost IP packet: TCP above resends. */
+static int flush_bundle(ipr_client *ic)
 {
     cancel_timer(&ic->flush_timer);
-    if (ic->bundle_len == 0) return;
+    if (ic->bundle_len == 0) return 0;
     ipr_request request = {.version = DATA_VERSION, .kind = IPR_REQUEST_DATA,
                            .ip_packets = {ic->bundle, ic->bundle_len}};
     ic->bundle_len = 0;
-    /* a lost bundle is like a lost IP packet: TCP above resends */
-    (void)send_request(ic, &request, ic->next_sequence++, ic->config.data_surbs);
+    return send_request(ic, &request, ic->next_sequence++, ic->config.data_surbs);
 }
 
 static void on_flush_due(void *ctx)
 {
     ipr_client *ic = ctx;
     ic->flush_timer = 0;
-    flush_bundle(ic);
+    (void)flush_bundle(ic);
 }
 
 int ipr_client_send_packet(ipr_client *ic, const uint8_t *packet, size_t len)
 {
     if (ic->state != STREAM_CONNECTED || len == 0 || len > IPR_BUNDLE_MAX_PACKET_LEN) return -1;
-    if (ic->bundle_len > 0 && ic->bundle_len + IPR_BUNDLE_PREFIX_LEN + len > IPR_BUNDLE_TARGET_LEN) flush_bundle(ic);
+    if (ic->bundle_len > 0 && ic->bundle_len + IPR_BUNDLE_PREFIX_LEN + len > IPR_BUNDLE_TARGET_LEN)
+        (void)flush_bundle(ic);
     if (!ipr_bundle_append(ic->bundle, sizeof ic->bundle, &ic->bundle_len, packet, len)) return -1;
     if (ic->bundle_len >= IPR_BUNDLE_TARGET_LEN)
-        flush_bundle(ic);
+        (void)flush_bundle(ic);
     else if (!ic->flush_timer)
         /* what the stack emits in one turn of the loop travels together */
         ic->flush_timer = platform_timer_start(0, on_flush_due, ic);
@@ -219,6 +247,7 @@ static void handle_connect_response(ipr_client *ic, const ipr_response *r)
         return;
     }
     ic->state = STREAM_CONNECTED;
+    memcpy(ic->ipv4, r->connect.ipv4, 4);
     restart_keepalive(ic);
     uint16_t mtu = r->version >= IPR_VERSION_MTU ? r->connect.mtu : 0;
     if (ic->callbacks.connected) ic->callbacks.connected(ic->callbacks.ctx, r->connect.ipv4, r->connect.ipv6, mtu);

@@ -70,7 +70,7 @@ typedef struct {
     uint32_t data_surbs;         /* with the Connect and each Data request: 2 */
     uint32_t connect_timeout_ms; /* from the first Connect to giving up */
     uint32_t v9_fallback_ms;     /* an unanswered v10 Connect is repeated as v9 after this: 15 s */
-    uint32_t keepalive_ms;       /* a Ping after this long without sending, so the exit's 60 s idle drop never hits */
+    uint32_t keepalive_ms;       /* an IP packet after this long without sending, so the exit's 60 s idle drop never hits */
 } ipr_client_config;
 
 void ipr_client_config_default(ipr_client_config *c);
