@@ -2,6 +2,7 @@
 #include "localnet_child.h"
 
 #include "codec/codec.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -130,4 +131,28 @@ void localnet_child_stop(localnet_child *ln)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", ln->run_dir);
     if (ln->run_dir[0] && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", ln->run_dir);
+}
+
+void observe_state(void *ctx, tunnel_state state, const char *reason)
+{
+    observed *o = ctx;
+    o->state = state;
+    snprintf(o->reason, sizeof o->reason, "%s", reason ? reason : "");
+    if (state == TUNNEL_READY) o->ready_count++;
+}
+
+void run_until_settled(observed *o, uint64_t timeout_ms)
+{
+    uint64_t end = platform_monotonic_ms() + timeout_ms;
+    while (o->state == TUNNEL_CONNECTING && platform_monotonic_ms() < end) platform_run_once(50);
+}
+
+void tunnel_config_for(tunnel_config *c, const localnet_child *ln, const char *client_id, bool tls)
+{
+    tunnel_config_default(c);
+    snprintf(c->nym_api_url, sizeof c->nym_api_url, "%s", ln->directory_url);
+    snprintf(c->client_id, sizeof c->client_id, "%s", client_id);
+    snprintf(c->preferred_ipr, sizeof c->preferred_ipr, "%s", ln->ipr_address);
+    c->force_tls = tls;
+    c->connect_timeout_ms = 30000;
 }

@@ -1,6 +1,6 @@
 /* Tests of the native tunnel start their own localnet: the localnet
  * binary as a child process, its status line parsed, commands sent on its
- * stdin, and the process stopped by its PID. */
+ * stdin, and the process stopped by its PID; and tunnels set up for it. */
 #ifndef MIX_TEST_LOCALNET_CHILD_H
 #define MIX_TEST_LOCALNET_CHILD_H
 
@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "mixnet/mixnet.h"
+#include "tunnel/tunnel.h"
 
 typedef struct {
     pid_t pid;
@@ -33,5 +34,19 @@ bool localnet_child_command(localnet_child *ln, const char *command, char *answe
 /* Closes its stdin (it then stops everything it started) and reaps it,
  * killing it if it does not exit in time. */
 void localnet_child_stop(localnet_child *ln);
+
+/* A tunnel's states as a test sees them. */
+typedef struct {
+    tunnel_state state;
+    char reason[320];
+    int ready_count;
+} observed;
+
+/* tunnel_callbacks.state_changed for an observed (the ctx). */
+void observe_state(void *ctx, tunnel_state state, const char *reason);
+/* Runs the event loop while the tunnel is still connecting. */
+void run_until_settled(observed *o, uint64_t timeout_ms);
+/* The tunnel settings for this localnet: its directory and IPR, ws or wss. */
+void tunnel_config_for(tunnel_config *c, const localnet_child *ln, const char *client_id, bool tls);
 
 #endif

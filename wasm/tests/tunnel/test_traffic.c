@@ -142,20 +142,6 @@ static double download_pattern(const uint8_t *expected, size_t expected_len)
     return intact ? (double)expected_len / (1024.0 * 1024.0) / seconds : 0;
 }
 
-typedef struct {
-    tunnel_state state;
-    char reason[320];
-    unsigned ready_count;
-} tunnel_watch;
-
-static void watch_state(void *ctx, tunnel_state state, const char *reason)
-{
-    tunnel_watch *w = ctx;
-    w->state = state;
-    snprintf(w->reason, sizeof w->reason, "%s", reason ? reason : "");
-    if (state == TUNNEL_READY) w->ready_count++;
-}
-
 static void run_for(uint64_t ms)
 {
     uint64_t end = platform_monotonic_ms() + ms;
@@ -205,21 +191,15 @@ void test_tunnel_traffic(void)
     CHECK(expected && expected_len == PATTERN_SIZE);
 
     tunnel_config c;
-    tunnel_config_default(&c);
-    snprintf(c.nym_api_url, sizeof c.nym_api_url, "%s", ln.directory_url);
-    snprintf(c.client_id, sizeof c.client_id, "traffic");
-    snprintf(c.preferred_ipr, sizeof c.preferred_ipr, "%s", ln.ipr_address);
+    tunnel_config_for(&c, &ln, "traffic", false);
     snprintf(c.preferred_gateway, sizeof c.preferred_gateway, "%s", ln.entry_identity);
-    c.force_tls = false;
-    c.connect_timeout_ms = 30000;
     /* the Poisson stream caps sending at about 50 packets a second, which
      * would make this test several minutes long; make bench measures it */
     c.traffic.disable_poisson_traffic = true;
-    tunnel_watch w = {.state = TUNNEL_CONNECTING};
-    tunnel *t = tunnel_create(&c, &(tunnel_callbacks){&w, watch_state});
+    observed w = {.state = TUNNEL_CONNECTING};
+    tunnel *t = tunnel_create(&c, &(tunnel_callbacks){&w, observe_state});
     tunnel_start(t);
-    uint64_t end = platform_monotonic_ms() + 35000;
-    while (w.state == TUNNEL_CONNECTING && platform_monotonic_ms() < end) platform_run_once(50);
+    run_until_settled(&w, 35000);
     if (!CHECK(w.state == TUNNEL_READY)) {
         fprintf(stderr, "tunnel: %s\n", w.reason);
         goto out;
@@ -261,7 +241,7 @@ void test_tunnel_traffic(void)
     run_for(1500);
     CHECK(localnet_child_command(&ln, "start entry", answer, sizeof answer));
     http_get g;
-    end = platform_monotonic_ms() + 60000;
+    uint64_t end = platform_monotonic_ms() + 60000;
     bool fetched = false;
     while (!fetched && platform_monotonic_ms() < end) {
         http_get_start(&g, "/small.txt");

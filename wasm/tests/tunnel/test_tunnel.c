@@ -11,41 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    tunnel_state state;
-    char reason[256];
-    int ready_count;
-} observed;
-
-static void on_state(void *ctx, tunnel_state state, const char *reason)
-{
-    observed *o = ctx;
-    o->state = state;
-    snprintf(o->reason, sizeof o->reason, "%s", reason ? reason : "");
-    if (state == TUNNEL_READY) o->ready_count++;
-}
-
-static void run_until_settled(observed *o, uint64_t timeout_ms)
-{
-    uint64_t end = platform_monotonic_ms() + timeout_ms;
-    while (o->state == TUNNEL_CONNECTING && platform_monotonic_ms() < end) platform_run_once(50);
-}
-
-static void config_for(tunnel_config *c, const localnet_child *ln, const char *client_id, bool tls)
-{
-    tunnel_config_default(c);
-    snprintf(c->nym_api_url, sizeof c->nym_api_url, "%s", ln->directory_url);
-    snprintf(c->client_id, sizeof c->client_id, "%s", client_id);
-    snprintf(c->preferred_ipr, sizeof c->preferred_ipr, "%s", ln->ipr_address);
-    c->force_tls = tls;
-    c->connect_timeout_ms = 30000;
-}
-
 static uint64_t bring_up(const tunnel_config *c, observed *o)
 {
     memset(o, 0, sizeof *o);
     o->state = TUNNEL_CONNECTING;
-    tunnel_callbacks callbacks = {.ctx = o, .state_changed = on_state};
+    tunnel_callbacks callbacks = {.ctx = o, .state_changed = observe_state};
     tunnel *t = tunnel_create(c, &callbacks);
     uint64_t start = platform_monotonic_ms();
     tunnel_start(t);
@@ -71,7 +41,7 @@ void test_tunnel_setup(void)
     observed o;
 
     /* first start: registration; second: authentication with the stored key */
-    config_for(&c, &ln, "first", false);
+    tunnel_config_for(&c, &ln, "first", false);
     uint64_t first = bring_up(&c, &o);
     CHECK(o.ready_count == 1);
     uint64_t second = bring_up(&c, &o);
@@ -85,7 +55,7 @@ void test_tunnel_setup(void)
     size_t pem_len = f ? fread(pem, 1, sizeof pem, f) : 0;
     if (f) fclose(f);
     CHECK(pem_len > 0 && platform_set_trust_anchors_pem(pem, pem_len) == 0);
-    config_for(&c, &ln, "tls", true);
+    tunnel_config_for(&c, &ln, "tls", true);
     bring_up(&c, &o);
     CHECK(o.ready_count == 1);
 
@@ -103,7 +73,7 @@ void test_tunnel_failures(void)
     observed o;
 
     /* a directory that is not there */
-    config_for(&c, &ln, "nodir", false);
+    tunnel_config_for(&c, &ln, "nodir", false);
     snprintf(c.nym_api_url, sizeof c.nym_api_url, "http://127.0.0.1:1/api/");
     c.connect_timeout_ms = 5000;
     uint64_t took = bring_up(&c, &o);
@@ -114,7 +84,7 @@ void test_tunnel_failures(void)
     char answer[256];
     CHECK(localnet_child_command(&ln, "stop entry", answer, sizeof answer) && strstr(answer, "ok"));
     CHECK(localnet_child_command(&ln, "stop exit", answer, sizeof answer) && strstr(answer, "ok"));
-    config_for(&c, &ln, "nogateway", false);
+    tunnel_config_for(&c, &ln, "nogateway", false);
     c.connect_timeout_ms = 8000;
     took = bring_up(&c, &o);
     CHECK(o.state == TUNNEL_FAILED && strstr(o.reason, "gateway") != NULL && took < 9000);
@@ -137,14 +107,14 @@ void test_localnet_side_by_side(void)
     platform_set_storage_dir(storage);
     tunnel_config c;
     observed o;
-    config_for(&c, &b, "beside", false);
+    tunnel_config_for(&c, &b, "beside", false);
     bring_up(&c, &o);
     CHECK(o.ready_count == 1);
     /* a stopped and restarted mix node takes packets again */
     char answer[256];
     CHECK(localnet_child_command(&a, "stop mix2", answer, sizeof answer) && strstr(answer, "ok"));
     CHECK(localnet_child_command(&a, "start mix2", answer, sizeof answer) && strstr(answer, "ok"));
-    config_for(&c, &a, "restarted", false);
+    tunnel_config_for(&c, &a, "restarted", false);
     bring_up(&c, &o);
     CHECK(o.ready_count == 1);
     char cmd[300];
