@@ -56,7 +56,8 @@ SODIUM_VERSION_H := $(OUT)/gen/sodium/sodium/version.h
 BEARSSL_FILES := $(wildcard $(BEARSSL_SRC)/src/*/*.c) $(BEARSSL_SRC)/src/settings.c
 BEARSSL_OBJS := $(patsubst $(BEARSSL_SRC)/src/%.c,$(OUT)/bearssl/%.o,$(BEARSSL_FILES))
 # the core seeds BearSSL itself and gives it the time
-BEARSSL_DEFS := -DBR_USE_URANDOM=0 -DBR_USE_GETENTROPY=0 -DBR_USE_UNIX_TIME=0 -DBR_USE_WIN32_RAND=0 \
+# no unaligned loads: they are undefined behaviour, which UBSan stops on
+BEARSSL_DEFS := -DBR_LE_UNALIGNED=0 -DBR_BE_UNALIGNED=0 -DBR_USE_URANDOM=0 -DBR_USE_GETENTROPY=0 -DBR_USE_UNIX_TIME=0 -DBR_USE_WIN32_RAND=0 \
                 -DBR_USE_WIN32_TIME=0 -DBR_RDRAND=0
 
 LWIP_FILES := $(wildcard $(LWIP_SRC)/src/core/*.c) $(wildcard $(LWIP_SRC)/src/core/ipv4/*.c)
