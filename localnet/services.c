@@ -612,13 +612,18 @@ static bool wait_until_accepting(services *s, const uint16_t ports[PORT_COUNT])
 
 /* ----------------------------------------------------------- certificates */
 
-static bool write_openssl_config(const char *path)
+/* Opens path for writing, saying why when it cannot. */
+static FILE *create_file(const char *path)
 {
     FILE *f = fopen(path, "w");
-    if (!f) {
-        fail("cannot create %s: %s", path, strerror(errno));
-        return false;
-    }
+    if (!f) fail("cannot create %s: %s", path, strerror(errno));
+    return f;
+}
+
+static bool write_openssl_config(const char *path)
+{
+    FILE *f = create_file(path);
+    if (!f) return false;
     /* Our own configuration, so the system's openssl.cnf changes nothing. */
     fputs("# written by localnet/services.c\n"
           "[req]\ndistinguished_name = req_dn\nprompt = no\n[req_dn]\n"
@@ -798,11 +803,8 @@ static bool write_pattern_file(const char *path)
 
 static bool write_lines_file(const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fail("cannot create %s: %s", path, strerror(errno));
-        return false;
-    }
+    FILE *f = create_file(path);
+    if (!f) return false;
     for (int i = 1; i <= LINES_TXT_LINES; i++) fprintf(f, "lines.txt line %05d\n", i);
     return close_written(f, path);
 }
@@ -845,11 +847,8 @@ static bool write_nginx_config(const char *path, const char *run, const uint16_t
 {
     char user[600];
     if (!nginx_user_directive(user, sizeof user)) return false;
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fail("cannot create %s: %s", path, strerror(errno));
-        return false;
-    }
+    FILE *f = create_file(path);
+    if (!f) return false;
     fprintf(f,
             "# written by localnet/services.c for one run: every path is in the run directory\n"
             "daemon off;\nmaster_process on;\nworker_processes 1;\n%s"
