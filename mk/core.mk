@@ -106,7 +106,7 @@ $(OUT)/libdeps.a: $(SODIUM_OBJS) $(BEARSSL_OBJS) $(LWIP_OBJS)
 # must see the two archives as a group; wasm-ld resolves them in any order
 CORE_LIBS = $(if $(filter wasm,$(VARIANT)),$(OUT)/libcore.a $(OUT)/libdeps.a,-Wl,--start-group $(OUT)/libcore.a $(OUT)/libdeps.a -Wl,--end-group)
 
-CORE_LAYERS := crypto codec gateway sphinx ipr mixnet net tunnel
+CORE_LAYERS := crypto codec gateway sphinx ipr mixnet net tunnel tls dns http ws
 CORE_SRCS := $(foreach layer,$(CORE_LAYERS),$(wildcard wasm/src/$(layer)/*.c)) $(wildcard wasm/src/platform/$(PLATFORM)/*.c)
 CORE_OBJS := $(patsubst wasm/src/%.c,$(OUT)/core/%.o,$(CORE_SRCS))
 # the native platform's own tests (its event loop) do not exist in the browser build
