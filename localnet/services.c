@@ -121,7 +121,8 @@ static const struct leaf_cert {
 } leaf_certs[] = {
     {"good", "test_ca", false, SERVICES_NGINX_NAME,
      "DNS:" SERVICES_NGINX_NAME ", DNS:" SERVICES_HTTPBIN_NAME ", DNS:" SERVICES_WS_NAME ", IP:" SERVICES_NGINX_IP
-     ", IP:" SERVICES_HTTPBIN_IP ", IP:" SERVICES_WS_IP ", DNS:" SERVICES_GATEWAY_HOST ", IP:127.0.0.1"},
+     ", IP:" SERVICES_HTTPBIN_IP ", IP:" SERVICES_WS_IP ", DNS:" SERVICES_GATEWAY_HOST ", IP:127.0.0.1"
+     ", DNS:" SERVICES_WILDCARD_NAME},
     {"expired", "test_ca", true, SERVICES_EXPIRED_NAME,
      "DNS:" SERVICES_EXPIRED_NAME ", IP:" SERVICES_EXPIRED_IP},
     {"wrong_host", "test_ca", false, SERVICES_ELSEWHERE_NAME, "DNS:" SERVICES_ELSEWHERE_NAME},

@@ -25,6 +25,8 @@
 #define SERVICES_HTTPBIN_IP "192.0.2.11"
 #define SERVICES_WS_NAME "ws." SERVICES_ZONE
 #define SERVICES_WS_IP "192.0.2.12"
+/* nginx's certificate also names this wildcard (for one label only) */
+#define SERVICES_WILDCARD_NAME "*.wild." SERVICES_ZONE
 /* HTTPS servers whose certificates a client must reject. */
 #define SERVICES_EXPIRED_NAME "expired." SERVICES_ZONE
 #define SERVICES_EXPIRED_IP "203.0.113.10"

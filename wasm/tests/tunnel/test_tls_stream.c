@@ -133,6 +133,10 @@ void test_tls_stream(void)
     fetch_small(&x, (net_ipv4)NGINX_IP, HTTPS_PORT, "192.0.2.10");
     CHECK(got_small(&x));
 
+    /* a wildcard stands for exactly one label */
+    fetch_small(&x, (net_ipv4)NGINX_IP, HTTPS_PORT, "any.wild.mixnet.test");
+    CHECK(got_small(&x));
+
     /* the certificates to refuse, each for its own reason */
     static const struct {
         net_ipv4 address;
@@ -145,6 +149,8 @@ void test_tls_stream(void)
         {{{203, 0, 113, 13}}, "unknown-ca.mixnet.test", TLS_ERR_UNTRUSTED},
         /* by address: the expired server's certificate lists its IP, the wrong-host one none */
         {{{203, 0, 113, 11}}, "203.0.113.11", TLS_ERR_NAME_MISMATCH},
+        {{{192, 0, 2, 10}}, "two.labels.wild.mixnet.test", TLS_ERR_NAME_MISMATCH},
+        {{{192, 0, 2, 10}}, "wild.mixnet.test", TLS_ERR_NAME_MISMATCH},
     };
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         fetch_small(&x, BAD[i].address, HTTPS_PORT, BAD[i].name);
