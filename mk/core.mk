@@ -106,7 +106,7 @@ $(OUT)/libdeps.a: $(SODIUM_OBJS) $(BEARSSL_OBJS) $(LWIP_OBJS)
 # must see the two archives as a group; wasm-ld resolves them in any order
 CORE_LIBS = $(if $(filter wasm,$(VARIANT)),$(OUT)/libcore.a $(OUT)/libdeps.a,-Wl,--start-group $(OUT)/libcore.a $(OUT)/libdeps.a -Wl,--end-group)
 
-CORE_LAYERS := crypto codec gateway sphinx ipr mixnet net tunnel tls dns http ws
+CORE_LAYERS := crypto codec gateway sphinx ipr mixnet net tunnel tls dns http ws api
 CORE_SRCS := $(foreach layer,$(CORE_LAYERS),$(wildcard wasm/src/$(layer)/*.c)) $(wildcard wasm/src/platform/$(PLATFORM)/*.c)
 CORE_OBJS := $(patsubst wasm/src/%.c,$(OUT)/core/%.o,$(CORE_SRCS))
 # the native platform's own tests (its event loop) do not exist in the browser build
@@ -154,7 +154,7 @@ $(OUT)/libcore.a: $(CORE_OBJS)
 
 ifeq ($(VARIANT),wasm)
 TEST_BIN := $(OUT)/ctests.cjs
-WASM_EXPORTS := _blake3_hash,_malloc,_free
+WASM_EXPORTS := _blake3_hash,_malloc,_free,_mix_tunnel_setup,_mix_tunnel_disconnect,_mix_tunnel_state_json,_mix_tunnel_stats_json,_mix_last_error
 # the C tests run under node, and the module the browser loads
 $(TEST_BIN): $(TEST_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a mk/core.mk
 	$(CC) $(OPT) -sENVIRONMENT=node -sSINGLE_FILE -sEXIT_RUNTIME=1 -sALLOW_MEMORY_GROWTH=1 -sTOTAL_STACK=1048576 \
@@ -163,14 +163,14 @@ $(TEST_BIN): $(TEST_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a mk/core.mk
 $(OUT)/mixcore.mjs: $(OUT)/libcore.a $(OUT)/libdeps.a mk/core.mk
 	$(CC) $(OPT) -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createMixCore -sSINGLE_FILE \
 	  -sENVIRONMENT=web,worker,node -sALLOW_MEMORY_GROWTH=1 -sFILESYSTEM=0 \
-	  -sEXPORTED_FUNCTIONS=$(WASM_EXPORTS) -sEXPORTED_RUNTIME_METHODS=HEAPU8 --no-entry \
+	  -sEXPORTED_FUNCTIONS=$(WASM_EXPORTS) -sEXPORTED_RUNTIME_METHODS=HEAPU8,UTF8ToString,stringToUTF8,lengthBytesUTF8 --no-entry \
 	  -o $@ $(OUT)/libcore.a $(OUT)/libdeps.a
 
 # the same module with a separate .wasm, to measure the size
 $(OUT)/mixcore-split.mjs: $(OUT)/libcore.a $(OUT)/libdeps.a
 	$(CC) $(OPT) -sMODULARIZE -sEXPORT_ES6 -sEXPORT_NAME=createMixCore \
 	  -sENVIRONMENT=web,worker,node -sALLOW_MEMORY_GROWTH=1 -sFILESYSTEM=0 \
-	  -sEXPORTED_FUNCTIONS=$(WASM_EXPORTS) -sEXPORTED_RUNTIME_METHODS=HEAPU8 --no-entry \
+	  -sEXPORTED_FUNCTIONS=$(WASM_EXPORTS) -sEXPORTED_RUNTIME_METHODS=HEAPU8,UTF8ToString,stringToUTF8,lengthBytesUTF8 --no-entry \
 	  -o $@ $(OUT)/libcore.a $(OUT)/libdeps.a
 
 product: $(OUT)/mixcore.mjs $(OUT)/mixcore-split.mjs

@@ -1,23 +1,12 @@
-// Bundles e2e page and worker scripts with esbuild into a directory.
+// Bundles e2e page and worker scripts with esbuild into a directory, with
+// the wasm core and mix-tunnel's worker resolved as the package build does.
 import { builtinModules } from 'node:module';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
+import { MIXCORE_PATH, mixcorePlugin, workerSourcePlugin } from '../../../packages/mix-tunnel/build';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-
-/** The wasm core from `make wasm`; MIXCORE=<file> overrides it. */
-export const MIXCORE_PATH = path.resolve(
-  process.env['MIXCORE'] || path.join(REPO_ROOT, 'build/wasm/mixcore.mjs'),
-);
-
-// Maps the bare import `mixcore` onto MIXCORE_PATH.
-const mixcore: Plugin = {
-  name: 'mixcore',
-  setup(b) {
-    b.onResolve({ filter: /^mixcore$/ }, () => ({ path: MIXCORE_PATH }));
-  },
-};
+export { MIXCORE_PATH };
 
 export async function bundle(entryPoints: Record<string, string>, outdir: string): Promise<void> {
   await build({
@@ -29,7 +18,7 @@ export async function bundle(entryPoints: Record<string, string>, outdir: string
     target: 'es2022',
     sourcemap: true,
     logLevel: 'warning',
-    plugins: [mixcore],
+    plugins: [mixcorePlugin, await workerSourcePlugin()],
     // Emscripten's Node branch calls require('fs') and require('path');
     // it never runs in a browser, so leave those calls alone.
     external: [...builtinModules, 'node:*'],

@@ -1,0 +1,21 @@
+// The Emscripten module built by `make wasm` (build/wasm/mixcore.mjs).
+// Bundlers map the bare name `mixcore` onto that file.
+declare module 'mixcore' {
+  export interface MixCore {
+    HEAPU8: Uint8Array;
+    _malloc(size: number): number;
+    _free(ptr: number): void;
+    UTF8ToString(ptr: number): string;
+    stringToUTF8(text: string, ptr: number, size: number): void;
+    lengthBytesUTF8(text: string): number;
+    /** Writes the 32-byte BLAKE3 hash of data[0..len) to out. */
+    _blake3_hash(outPtr: number, dataPtr: number, len: number): void;
+    /** wasm/src/api/api.h: JSON options in; 0, or -1 with _mix_last_error. */
+    _mix_tunnel_setup(optionsJsonPtr: number): number;
+    _mix_tunnel_disconnect(): void;
+    _mix_tunnel_state_json(): number;
+    _mix_tunnel_stats_json(): number;
+    _mix_last_error(): number;
+  }
+  export default function createMixCore(overrides?: Record<string, unknown>): Promise<MixCore>;
+}

@@ -1,0 +1,96 @@
+// Our mix-tunnel in Chromium against a localnet this test starts: the wasm
+// core in the package's worker sets up a real tunnel through the local
+// mixnet (entry gateway, 3 mix layers, exit IPR), and reports it.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalnet, type Localnet } from '../interop/support/localnet';
+import { launchChromium, type TestBrowser } from './support/browser';
+import { REPO_ROOT, bundle } from './support/bundle';
+import { serveDirectory, type StaticServer } from './support/static-server';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+describe('mix-tunnel in Chromium against localnet', () => {
+  let outdir: string | undefined;
+  let server: StaticServer | undefined;
+  let browser: TestBrowser | undefined;
+  let localnet: Localnet | undefined;
+  let baseOpts: Record<string, unknown> = {};
+
+  beforeAll(async () => {
+    localnet = await startLocalnet(path.join(REPO_ROOT, 'build/native/bin/localnet'));
+    const entry = localnet.status.gateways.find((g) => g.role === 'entry')!;
+    baseOpts = {
+      nymApiUrl: localnet.status.directory_url,
+      preferredIpr: localnet.status.ipr_address,
+      preferredGateway: entry.identity,
+      forceTls: false,
+      clientId: `e2e-${Date.now()}`,
+    };
+    outdir = await mkdtemp(path.join(os.tmpdir(), 'mixnet-e2e-tunnel-'));
+    await bundle({ 'tunnel.page': path.join(HERE, 'tunnel.page.ts') }, outdir);
+    await writeFile(
+      path.join(outdir, 'index.html'),
+      '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>tunnel</title>' +
+        '<body><script type="module" src="./tunnel.page.js"></script></body>\n',
+    );
+    server = await serveDirectory(outdir);
+    browser = await launchChromium();
+    await browser.page.goto(server.url);
+    await browser.page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await localnet?.stop();
+    if (outdir) await rm(outdir, { recursive: true, force: true });
+  });
+
+  it('state is shutdown before any setup', async () => {
+    expect(await browser!.page.evaluate(() => window.tunnel.state())).toEqual({ state: 'shutdown' });
+  });
+
+  it('an unknown or ill-typed option is a TypeError naming it', async () => {
+    const unknown = await browser!.page.evaluate(() => window.tunnel.setup({ forceTSL: false }));
+    expect(unknown).toMatchObject({ ok: false, name: 'TypeError' });
+    expect(unknown.ok || unknown.error).toContain('forceTSL');
+    const illTyped = await browser!.page.evaluate(() => window.tunnel.setup({ maxRedirects: 300 }));
+    expect(illTyped).toMatchObject({ ok: false, name: 'TypeError' });
+  });
+
+  it('a dead directory ends in failed with a reason', async () => {
+    const opts = { ...baseOpts, nymApiUrl: 'http://127.0.0.1:9/api/', connectTimeoutMs: 5000 };
+    const r = await browser!.page.evaluate((o) => window.tunnel.setup(o), opts);
+    expect(r.ok).toBe(false);
+    const state = await browser!.page.evaluate(() => window.tunnel.state());
+    expect(state.state).toBe('failed');
+  });
+
+  it('sets up a tunnel through the local mixnet and reports it', async () => {
+    const r = await browser!.page.evaluate((o) => window.tunnel.setup(o), baseOpts);
+    expect(r).toMatchObject({ ok: true });
+    console.log(`setupMixTunnel to ready in Chromium: ${Math.round(r.ms)} ms`);
+    expect(await browser!.page.evaluate(() => window.tunnel.state())).toEqual({ state: 'ready' });
+    const stats = await browser!.page.evaluate(() => window.tunnel.stats());
+    expect(stats.state).toBe('ready');
+    expect(stats.ipv4).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(stats.gateway).toBe(baseOpts['preferredGateway']);
+    expect(stats.realPacketsSent).toBeGreaterThan(0);
+    expect(await browser!.page.evaluate(() => window.tunnel.events)).toContain('ready');
+  });
+
+  it('disconnects, and a new setup works without reloading', async () => {
+    await browser!.page.evaluate(() => window.tunnel.disconnect());
+    expect((await browser!.page.evaluate(() => window.tunnel.state())).state).toBe('shutdown');
+    const r = await browser!.page.evaluate((o) => window.tunnel.setup(o), baseOpts);
+    expect(r).toMatchObject({ ok: true });
+  });
+
+  it('page and worker reported no errors', () => {
+    expect(browser!.problems).toEqual([]);
+  });
+});
