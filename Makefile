@@ -12,7 +12,7 @@ BEARSSL_SRC ?= third_party/bearssl
 SODIUM_SRC ?= third_party/libsodium
 export LWIP_SRC BEARSSL_SRC SODIUM_SRC
 
-.PHONY: all deps build native asan wasm wasm-size test test-c test-net test-js test-e2e test-interop \
+.PHONY: all deps build native asan wasm wasm-size packages test test-c test-net test-js test-e2e test-interop \
         fuzz fuzz-smoke demo bench localnet clean
 
 all: build
@@ -94,8 +94,12 @@ localnet: deps
 demo: wasm
 	@npm run --silent demo
 
+# the npm packages' dist/ (mix-tunnel: the worker and the wasm inlined), with their sizes
+packages: wasm
+	@npx --no-install vite-node packages/build.ts
+
 clean:
-	rm -rf build
+	rm -rf build packages/*/dist
 
 # bytes of the wasm: what the dependencies cost, and what ships today
 wasm-size: wasm

@@ -1,6 +1,6 @@
 // Builds packages/mix-tunnel/dist/index.js: the worker bundled with the
 // wasm core (build/wasm/mixcore.mjs, from `make wasm`) inlined, then the
-// main module with that worker inlined as text. Run: vite-node packages/mix-tunnel/build.ts
+// main module with that worker inlined as text (buildDist; `make packages`).
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,10 +53,12 @@ export async function workerSourcePlugin(): Promise<Plugin> {
   return workerSource(await buildWorker());
 }
 
-async function main(): Promise<void> {
+/** Writes packages/mix-tunnel/dist/index.js; gives its path. */
+export async function buildDist(): Promise<string> {
+  const outfile = path.join(HERE, 'dist/index.js');
   await build({
     entryPoints: [path.join(HERE, 'src/index.ts')],
-    outfile: path.join(HERE, 'dist/index.js'),
+    outfile,
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -65,6 +67,5 @@ async function main(): Promise<void> {
     logLevel: 'warning',
     plugins: [await workerSourcePlugin()],
   });
+  return outfile;
 }
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
