@@ -101,6 +101,60 @@ export interface MixFetchResponseInit {
 export type WsEventType = 'open' | 'text' | 'binary' | 'close' | 'error';
 export type WsEventCallback = (handleId: number, type: WsEventType, data: unknown) => void;
 
+/** Ours: a request as mix-fetch hands it to the worker (already normalised: absolute
+ * http(s) URL without fragment, method upper-cased where fetch does, headers in order). */
+export interface MixFetchRequest {
+  url: string;
+  method: string;
+  headers: Array<[string, string]>;
+  /** The whole body, or null when there is none or it comes in pieces (`bodyStreamed`). */
+  body: Uint8Array | null;
+  /** The body follows through `fetchBody` calls (a ReadableStream body); it cannot be replayed on a 307/308. */
+  bodyStreamed: boolean;
+  redirect: 'follow' | 'manual' | 'error';
+  /** 0 for none. */
+  timeoutMs: number;
+}
+
+/** Ours: what the worker reports about one request, in this order: one `response`
+ * (or an `error`), then `body` chunks, then `end` or `error`. */
+export type MixFetchEvent =
+  | {
+      type: 'response';
+      status: number;
+      statusText: string;
+      /** Every field as received, in order, repeats kept (Set-Cookie). */
+      headers: Array<[string, string]>;
+      /** The final URL, after redirects. */
+      url: string;
+      redirected: boolean;
+    }
+  /** Body bytes; the page gives the count back with `fetchConsumed` when its reader has room. */
+  | { type: 'body'; chunk: Uint8Array }
+  | { type: 'end' }
+  /** `TypeError` for network and protocol failures, as fetch rejects; `TimeoutError` for the request timeout. */
+  | { type: 'error'; name: 'TypeError' | 'TimeoutError'; message: string };
+export type MixFetchEventCallback = (event: MixFetchEvent) => void;
+
+/** Ours: one address of `mixDNS(name, { all: true })`. */
+export interface MixDnsAddress {
+  address: string;
+  family: 4 | 6;
+  /** Seconds the answer may still be cached. */
+  ttl: number;
+}
+
+/** Ours: what the worker reports about a WebSocket. `open` carries the chosen subprotocol;
+ * `close` ends it (after an `error` too). `buffered` says how many bytes `wsSend` queued are still unsent. */
+export type MixWebSocketEvent =
+  | { type: 'open'; protocol: string; extensions: string }
+  | { type: 'text'; data: string }
+  | { type: 'binary'; data: Uint8Array }
+  | { type: 'buffered'; bufferedAmount: number }
+  | { type: 'error'; message: string }
+  | { type: 'close'; code: number; reason: string; wasClean: boolean };
+export type MixWebSocketEventCallback = (event: MixWebSocketEvent) => void;
+
 /** Ours: a state change, as `onTunnelStateChange` delivers it. */
 export type TunnelStateListener = (state: TunnelState) => void;
 
@@ -113,6 +167,27 @@ export interface IMixTunnelWorker {
   getTunnelStats(): Promise<TunnelStats>;
   /** Ours: state changes go to this (a Comlink proxy). */
   onTunnelStateChange(listener: TunnelStateListener): Promise<void>;
+
+  /** Ours: starts a request; events go to onEvent (a Comlink proxy). Gives its id. */
+  fetchStart(request: MixFetchRequest, onEvent: MixFetchEventCallback): Promise<number>;
+  /** The next piece of a streamed request body, or null at its end; resolves when the worker can take more. */
+  fetchBody(id: number, chunk: Uint8Array | null): Promise<void>;
+  /** The page's reader took this many more body bytes: the worker may read on. */
+  fetchConsumed(id: number, bytes: number): Promise<void>;
+  /** Stops the request: no event follows. */
+  fetchAbort(id: number): Promise<void>;
+
+  /** As published: one address (IPv4 first). */
+  mixDNS(hostname: string): Promise<string>;
+  /** Ours: every address with family and TTL. */
+  mixResolve(hostname: string): Promise<MixDnsAddress[]>;
+
+  /** Ours: opens a WebSocket; events go to onEvent (a Comlink proxy). Gives its handle. */
+  wsOpen(url: string, protocols: string[], onEvent: MixWebSocketEventCallback): Promise<number>;
+  /** Queues a text (string) or binary message. */
+  wsSend(handleId: number, data: string | Uint8Array): Promise<void>;
+  /** Starts the closing handshake (code 1000 or 3000-4999, or none: 1005). */
+  wsClose(handleId: number, code: number | null, reason: string): Promise<void>;
 }
 
 export enum EventKinds {

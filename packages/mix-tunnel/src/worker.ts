@@ -75,7 +75,12 @@ function waitForSetup(m: MixCore): Promise<void> {
   });
 }
 
-const api: IMixTunnelWorker = {
+type LifecycleApi = Pick<
+  IMixTunnelWorker,
+  'setupMixTunnel' | 'disconnectMixTunnel' | 'getTunnelState' | 'getTunnelStats' | 'onTunnelStateChange'
+>;
+
+const api: LifecycleApi = {
   async setupMixTunnel(opts?: SetupMixTunnelOpts): Promise<void> {
     const options = resolveOptions(opts);
     if (setupRunning) throw new Error('setupMixTunnel: a setup is already running');
