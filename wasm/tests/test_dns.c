@@ -278,7 +278,7 @@ void test_dns_response(void)
         put_question(&m, "c0.test", DNS_TYPE_A);
         size_t owner = 12;
         for (int i = 0; i < length; i++) {
-            char label[8];
+            char label[16];
             snprintf(label, sizeof label, "c%d", i + 1);
             put_pointer(&m, owner);
             put_record(&m, DNS_TYPE_CNAME, 60, (uint16_t)(strlen(label) + 3));
