@@ -509,6 +509,22 @@ void test_dns_response_malformed(void)
         CHECK(parse(&m, "x.test", DNS_TYPE_A, &a) == (more == 2 ? 0 : -1));
     }
 
+    /* pointers to pointers: no more than a name could have labels (127) */
+    for (int chain = 126; chain <= 127; chain++) {
+        put_header(&m, 16, FLAGS_ANSWER, 2, 0);
+        put_question(&m, "x.test", DNS_TYPE_A);
+        put_pointer(&m, 12);
+        put_record(&m, 99, 60, (uint16_t)(2 * chain)); /* a type nobody reads, holding the chain */
+        size_t links = m.len;
+        put_pointer(&m, 12);
+        for (int i = 1; i < chain; i++) put_pointer(&m, links + 2 * (size_t)(i - 1));
+        put_pointer(&m, links + 2 * (size_t)(chain - 1));
+        put_record(&m, DNS_TYPE_A, 60, 4);
+        put_u32(&m, 0x0a000001);
+        CHECK(parse(&m, "x.test", DNS_TYPE_A, &a) == (chain == 126 ? 0 : -1));
+        CHECK(chain == 127 || a.count == 1);
+    }
+
     /* a question name cut short, a header cut short, a label past the end */
     put_header(&m, 15, FLAGS_ANSWER, 0, 0);
     put_labels(&m, "abc");

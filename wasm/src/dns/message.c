@@ -98,10 +98,12 @@ int dns_query_write(uint8_t *out, size_t cap, uint16_t id, const char *name, uin
 
 /* Reads the possibly compressed name at pos into out; *end is where the
  * name's own bytes stop. A pointer must lead below every place this name
- * was read from so far, which ends any loop. */
+ * was read from so far, which ends any loop, and a name has no more
+ * pointers than it could have labels, which bounds the time a hostile
+ * message of 64 KB can take. */
 static bool name_read(const uint8_t *msg, size_t len, size_t pos, wire_name *out, size_t *end)
 {
-    size_t floor = pos;
+    size_t floor = pos, jumps = 0;
     bool jumped = false;
     out->len = 0;
     for (;;) {
@@ -110,7 +112,7 @@ static bool name_read(const uint8_t *msg, size_t len, size_t pos, wire_name *out
         if ((b & POINTER_BITS) == POINTER_BITS) {
             if (pos + 1 >= len) return false;
             size_t target = (size_t)(b & ~POINTER_BITS) << 8 | msg[pos + 1];
-            if (target >= floor) return false;
+            if (target >= floor || ++jumps > MAX_WIRE_NAME / 2) return false;
             if (!jumped) *end = pos + 2;
             jumped = true;
             floor = pos = target;
