@@ -94,24 +94,9 @@ static void configure(net_ipv4 primary, net_ipv4 fallback, uint32_t attempt_time
 
 void test_dns_client(void)
 {
-    localnet_child ln;
-    if (!CHECK(localnet_child_start(&ln, NULL))) return;
-    char storage[] = "/tmp/tunnel-storage-XXXXXX";
-    CHECK(mkdtemp(storage) != NULL);
-    platform_set_storage_dir(storage);
-    tunnel_config tc;
-    tunnel_config_for(&tc, &ln, "dns", false);
-    snprintf(tc.preferred_gateway, sizeof tc.preferred_gateway, "%s", ln.entry_identity);
-    /* the Poisson stream paces sending; these tests are about DNS */
-    tc.traffic.disable_poisson_traffic = true;
-    observed w = {.state = TUNNEL_CONNECTING};
-    tunnel *t = tunnel_create(&tc, &(tunnel_callbacks){&w, observe_state});
-    tunnel_start(t);
-    run_until_settled(&w, 35000);
-    if (!CHECK(w.state == TUNNEL_READY)) {
-        fprintf(stderr, "tunnel: %s\n", w.reason);
-        goto out;
-    }
+    tunnel_fixture f;
+    if (!CHECK(tunnel_fixture_start(&f, "dns"))) goto out;
+    tunnel *t = f.t;
     setvbuf(stdout, NULL, _IOLBF, 0);
     /* the published servers, 8.8.8.8 then 1.1.1.1: localnet's dnsmasq */
     configure(resolver1, resolver2, 5000, 2);
@@ -200,13 +185,8 @@ void test_dns_client(void)
     printf("tunnel: %llu IP packets out, %llu in\n", (unsigned long long)st.ip_packets_out,
            (unsigned long long)st.ip_packets_in);
 out:
-    tunnel_stop(t);
-    tunnel_destroy(t);
     /* later groups start from the defaults */
     configure(resolver1, resolver2, 3000, 2);
     dns_cache_clear();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", storage);
-    CHECK(system(cmd) == 0);
-    localnet_child_stop(&ln);
+    tunnel_fixture_stop(&f);
 }
