@@ -83,6 +83,23 @@ describe('mix-tunnel in Chromium against localnet', () => {
     expect(await browser!.page.evaluate(() => window.tunnel.events)).toContain('ready');
   });
 
+  it('resolves names through the tunnel: every address, NXDOMAIN as an error', async () => {
+    const page = browser!.page;
+    const nginx = await page.evaluate(() => window.tunnel.resolve('nginx.mixnet.test'));
+    expect(nginx).toMatchObject({
+      ok: true,
+      value: [
+        { address: '192.0.2.10', family: 4 },
+        { address: '2001:db8::10', family: 6 },
+      ],
+    });
+    const missing = await page.evaluate(() => window.tunnel.resolve('missing.mixnet.test'));
+    expect(missing).toMatchObject({ ok: false });
+    expect(missing.ok || missing.error).toContain('does not exist');
+    const literal = await page.evaluate(() => window.tunnel.resolve('203.0.113.7'));
+    expect(literal).toMatchObject({ ok: true, value: [{ address: '203.0.113.7', family: 4 }] });
+  });
+
   it('disconnects, and a new setup works without reloading', async () => {
     await browser!.page.evaluate(() => window.tunnel.disconnect());
     expect((await browser!.page.evaluate(() => window.tunnel.state())).state).toBe('shutdown');

@@ -1,6 +1,7 @@
 // Page script: our @nymproject/mix-tunnel, as an application imports it.
 import {
   disconnectMixTunnel,
+  getMixTunnel,
   getTunnelState,
   getTunnelStats,
   onTunnelStateChange,
@@ -17,6 +18,8 @@ export interface TunnelPageApi {
   state(): Promise<TunnelState>;
   stats(): Promise<TunnelStats>;
   disconnect(): Promise<void>;
+  /** The worker's DNS directly (the mix-dns package wraps it). */
+  resolve(name: string): Promise<{ ok: true; value: unknown } | { ok: false; error: string }>;
   events: string[];
 }
 
@@ -43,6 +46,13 @@ window.tunnel = {
   state: () => getTunnelState(),
   stats: () => getTunnelStats(),
   disconnect: () => disconnectMixTunnel(),
+  async resolve(name) {
+    try {
+      return { ok: true, value: await (await getMixTunnel()).mixResolve(name) };
+    } catch (e) {
+      return { ok: false, error: (e as Error).message };
+    }
+  },
   events,
 };
 document.body.dataset['ready'] = '1';

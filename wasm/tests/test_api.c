@@ -2,7 +2,9 @@
  * tunnel it starts is stopped before any event runs. */
 #include "api/api.h"
 #include "check.h"
+#include "platform/platform.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static char last_event[512];
@@ -10,6 +12,12 @@ static char last_event[512];
 static void record_event(const char *json)
 {
     strncpy(last_event, json, sizeof last_event - 1);
+}
+
+/* the tunnel's state events left out */
+static void record_dns_event(const char *json)
+{
+    if (strstr(json, "\"event\":\"dns\"")) record_event(json);
 }
 
 void test_api_options(void)
@@ -38,6 +46,47 @@ void test_api_options(void)
     mix_tunnel_disconnect();
     CHECK(strstr(mix_tunnel_state_json(), "\"shutdown\""));
     CHECK(mix_tunnel_setup(ok) == 0);
+    mix_tunnel_disconnect();
+    mix_set_event_handler(NULL);
+}
+
+void test_api_dns_text(void)
+{
+    static const char OK_SETUP[] =
+        "{\"nymApiUrl\":\"http://127.0.0.1:9/api/\",\"clientId\":\"api-test\",\"primaryDns\":\"9.9.9.9:53\","
+        "\"fallbackDns\":\"149.112.112.112:53\",\"dnsTimeoutMs\":2000,\"preferredIpr\":\""
+        "9sEbzhzfc7fojm4Xd9CQ39bcQM6giAmXNUsAWwcZC6FP.CbWt66kChGRyrqssZgeciyTKMadfBppXPGVZKHZzMU3q@"
+        "APyoQtsx7TV8FKdhiUy5bgPzMDPjzhMpguQsjDuiE2bS\"}";
+    mix_set_event_handler(record_dns_event);
+    CHECK(mix_dns_resolve(1, "nginx.mixnet.test", 1) == -1 && strstr(mix_last_error(), "not connected"));
+    CHECK(mix_tunnel_setup("{\"primaryDns\":\"9.9.9.9\"}") == -1 && strstr(mix_last_error(), "primaryDns"));
+    CHECK(mix_tunnel_setup("{\"primaryDns\":\"9.9.9.9:53\",\"fallbackDns\":\"1.1.1.1:5353\"}") == -1);
+    CHECK(mix_tunnel_setup(OK_SETUP) == 0);
+    /* a literal needs no query: answered on a zero-delay timer, not here */
+    last_event[0] = '\0';
+    CHECK(mix_dns_resolve(7, "2001:db8::10", 3) == 0 && last_event[0] == '\0');
+    /* an invalid name is answered before the call returns */
+    CHECK(mix_dns_resolve(8, "bad..name", 1) == 0);
+    CHECK(strstr(last_event, "\"id\":8") && strstr(last_event, "\"errorKind\":\"invalid_name\""));
+    mix_dns_cancel(7);
+#ifndef __EMSCRIPTEN__
+    /* literals come back in RFC 5952 text */
+    static const struct {
+        const char *literal, *text;
+    } LITERALS[] = {
+        {"2001:db8::10", "2001:db8::10"},      {"0:0:0:0:0:0:0:1", "::1"},
+        {"1:0:0:0:0:0:0:0", "1::"},            {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},
+        {"2001:DB8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"}, {"192.0.2.10", "192.0.2.10"},
+    };
+    for (unsigned i = 0; i < sizeof LITERALS / sizeof LITERALS[0]; i++) {
+        last_event[0] = '\0';
+        CHECK(mix_dns_resolve(20 + i, LITERALS[i].literal, 3) == 0);
+        for (int turns = 0; turns < 10 && !last_event[0]; turns++) platform_run_once(10);
+        char want[80];
+        snprintf(want, sizeof want, "\"address\":\"%s\"", LITERALS[i].text);
+        if (!CHECK(strstr(last_event, want))) fprintf(stderr, "%s\n", last_event);
+    }
+#endif
     mix_tunnel_disconnect();
     mix_set_event_handler(NULL);
 }

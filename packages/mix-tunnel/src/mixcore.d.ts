@@ -16,6 +16,9 @@ declare module 'mixcore' {
     _mix_tunnel_state_json(): number;
     _mix_tunnel_stats_json(): number;
     _mix_last_error(): number;
+    /** want: 1 A, 2 AAAA, 3 both; the answer comes as a "dns" event with this id. */
+    _mix_dns_resolve(id: number, namePtr: number, want: number): number;
+    _mix_dns_cancel(id: number): void;
   }
   export default function createMixCore(overrides?: Record<string, unknown>): Promise<MixCore>;
 }

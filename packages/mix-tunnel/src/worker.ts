@@ -6,6 +6,7 @@ import { coreOptionsJson, resolveOptions } from './options';
 import { openRecordStore } from './storage';
 import type {
   IMixTunnelWorker,
+  MixDnsAddress,
   SetupMixTunnelOpts,
   TunnelState,
   TunnelStateListener,
@@ -23,14 +24,35 @@ let core: (MixCore & CoreHooks) | undefined;
 let setupRunning = false;
 const listeners: TunnelStateListener[] = [];
 
+interface DnsEvent {
+  event: 'dns';
+  id: number;
+  error: string | null;
+  errorKind?: string;
+  addresses: MixDnsAddress[];
+}
+let lastRequestId = 0;
+const dnsWaiting = new Map<number, (answer: DnsEvent) => void>();
+
+function nextRequestId(): number {
+  lastRequestId = lastRequestId >= 0x7fffffff ? 1 : lastRequestId + 1;
+  return lastRequestId;
+}
+
 async function loadCore(): Promise<MixCore & CoreHooks> {
   if (!core) {
     const hooks: CoreHooks = {
       onMixEvent: (json) => {
-        const event = JSON.parse(json) as { event: string; state: string; reason: string | null };
-        if (event.event !== 'state') return;
-        const state = toTunnelState(event);
-        for (const listener of listeners) void listener(state);
+        const event = JSON.parse(json) as { event: string } & Record<string, unknown>;
+        if (event.event === 'state') {
+          const state = toTunnelState(event as unknown as { state: string; reason: string | null });
+          for (const listener of listeners) void listener(state);
+        } else if (event.event === 'dns') {
+          const answer = event as unknown as DnsEvent;
+          const waiting = dnsWaiting.get(answer.id);
+          dnsWaiting.delete(answer.id);
+          waiting?.(answer);
+        }
       },
     };
     core = (await createMixCore(hooks as Record<string, unknown>)) as MixCore & CoreHooks;
@@ -75,9 +97,33 @@ function waitForSetup(m: MixCore): Promise<void> {
   });
 }
 
+/** Every address of hostname (IPv4 first), or an Error saying why there is none. */
+function resolve(hostname: string, want: number): Promise<MixDnsAddress[]> {
+  const m = core;
+  if (!m || readState(m).state !== 'ready') return Promise.reject(new Error('tunnel not connected'));
+  if (typeof hostname !== 'string') return Promise.reject(new TypeError('mixDNS: the host name must be a string'));
+  return new Promise((resolveAnswer, reject) => {
+    const id = nextRequestId();
+    dnsWaiting.set(id, (answer) => {
+      if (answer.error !== null) reject(new Error(`DNS error: ${answer.error} (${hostname})`));
+      else resolveAnswer(answer.addresses);
+    });
+    if (callWithString(m, (ptr) => m._mix_dns_resolve(id, ptr, 3), hostname) !== 0) {
+      dnsWaiting.delete(id);
+      reject(new Error(m.UTF8ToString(m._mix_last_error())));
+    }
+  });
+}
+
 type LifecycleApi = Pick<
   IMixTunnelWorker,
-  'setupMixTunnel' | 'disconnectMixTunnel' | 'getTunnelState' | 'getTunnelStats' | 'onTunnelStateChange'
+  | 'setupMixTunnel'
+  | 'disconnectMixTunnel'
+  | 'getTunnelState'
+  | 'getTunnelStats'
+  | 'onTunnelStateChange'
+  | 'mixDNS'
+  | 'mixResolve'
 >;
 
 const api: LifecycleApi = {
@@ -106,6 +152,9 @@ const api: LifecycleApi = {
   async disconnectMixTunnel(): Promise<void> {
     if (!core) return;
     core._mix_tunnel_disconnect();
+    const waiting = [...dnsWaiting.values()];
+    dnsWaiting.clear();
+    for (const answer of waiting) answer({ event: 'dns', id: 0, error: 'the tunnel was disconnected', addresses: [] });
     for (const listener of listeners) void listener({ state: 'shutdown' });
   },
   async getTunnelState(): Promise<TunnelState> {
@@ -117,6 +166,12 @@ const api: LifecycleApi = {
   },
   async onTunnelStateChange(listener: TunnelStateListener): Promise<void> {
     listeners.push(listener);
+  },
+  async mixDNS(hostname: string): Promise<string> {
+    return (await resolve(hostname, 3))[0]!.address;
+  },
+  async mixResolve(hostname: string): Promise<MixDnsAddress[]> {
+    return resolve(hostname, 3);
   },
 };
 

@@ -26,6 +26,18 @@ const char *mix_tunnel_state_json(void);
 const char *mix_tunnel_stats_json(void);
 const char *mix_last_error(void);
 
+/* Looks name up (want: 1 A, 2 AAAA, 3 both) through the tunnel; the
+ * answer comes as the event {"event":"dns","id":id,"error":null,
+ * "addresses":[{"address":"192.0.2.1","family":4,"ttl":60},...]}, or
+ * with "error":"<text>" and "errorKind":"nxdomain|no_address|servfail|
+ * timeout|network|invalid_name|no_memory" and no addresses. id is the
+ * caller's (for matching and cancelling). A lookup that cannot start
+ * (an invalid name) is answered before this returns. Gives 0, or -1 (no
+ * tunnel, or out of memory). */
+int mix_dns_resolve(unsigned id, const char *name, unsigned want);
+/* No event will come for this lookup. */
+void mix_dns_cancel(unsigned id);
+
 /* Where events go: one JSON object per event, such as
  * {"event":"state","state":"ready","reason":null}. The web build sends
  * them to Module.onMixEvent without this. */
