@@ -415,7 +415,7 @@ int ws_ping(ws *w, const uint8_t *data, size_t len)
     if (w->state == WS_CONNECTING) return WS_CALL_INVALID_STATE;
     if (w->state != WS_OPEN || w->close_queued) return WS_CALL_CLOSED;
     if (w->ping_count == WS_MAX_QUEUED_PINGS) return WS_CALL_NO_MEMORY;
-    memcpy(w->pings[w->ping_count].data, data, len);
+    if (len) memcpy(w->pings[w->ping_count].data, data, len);
     w->pings[w->ping_count++].len = len;
     ws_flush(w);
     return WS_CALL_OK;
@@ -537,7 +537,7 @@ static void receive_handshake(ws *w, const uint8_t *data, size_t len)
         ws_fail(w, 0, "out of memory");
         return;
     }
-    memcpy(w->selected_protocol, protocol, protocol_len);
+    if (protocol_len) memcpy(w->selected_protocol, protocol, protocol_len);
     w->selected_protocol[protocol_len] = '\0';
     /* frames may follow the head at once; keep them past the head buffer */
     size_t head_len = w->response.head_len, early = w->response_len - head_len;
