@@ -81,8 +81,8 @@ typedef struct {
     /* optional (NULL) */
     void (*on_error)(void *ctx, const char *message); /* the connection failed; on_close follows */
     void (*on_pong)(void *ctx, const uint8_t *data, size_t len);
-    /* The buffered amount went down (to this); 0 means everything sent was
-     * handed to the network. */
+    /* The buffered amount went down (to this) when the transport made room
+     * again; 0 means everything sent was handed to the network. */
     void (*on_buffered_amount)(void *ctx, size_t amount);
 } ws_events;
 
