@@ -4,6 +4,9 @@
 // back with its own type (text or binary). The subprotocol "echo" is chosen
 // when the client offers it. permessage-deflate is off, so the frames on the
 // wire are plain ones a client must handle. A plain HTTP request gets 426.
+// Two text commands, for tests of a client's side of the protocol:
+//   "!fragment N"          later echoes on this connection go in fragments of N bytes
+//   "!close CODE REASON"   the server starts the closing handshake with CODE and REASON
 // It exits when its stdin closes (the parent holds the other end of a pipe)
 // or when its parent changes, so it never outlives localnet.
 import { readFileSync } from 'node:fs';
@@ -40,7 +43,21 @@ function serveEcho(server, scheme, port) {
     handleProtocols: (offered) => (offered.has('echo') ? 'echo' : false),
   });
   sockets.on('connection', (socket) => {
-    socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+    let fragmentSize = 0;
+    socket.on('message', (data, isBinary) => {
+      const command = isBinary ? null : /^!(fragment|close) (\d+) ?(.*)$/s.exec(data.toString());
+      if (command && command[1] === 'close') return socket.close(Number(command[2]), command[3]);
+      if (command) {
+        fragmentSize = Number(command[2]);
+        return;
+      }
+      if (!fragmentSize) return socket.send(data, { binary: isBinary });
+      for (let at = 0; at < data.length || at === 0; at += fragmentSize) {
+        const fin = at + fragmentSize >= data.length;
+        socket.send(data.subarray(at, at + fragmentSize), { binary: isBinary, fin });
+        if (fin) break;
+      }
+    });
     socket.on('error', (error) => console.error(`ws-echo: ${scheme} connection: ${error.message}`));
   });
   server.on('error', (error) => {
