@@ -1,7 +1,7 @@
 // Our mix-tunnel in Chromium against a localnet this test starts: the wasm
 // core in the package's worker sets up a real tunnel through the local
 // mixnet (entry gateway, 3 mix layers, exit IPR), and reports it.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,7 @@ describe('mix-tunnel in Chromium against localnet', () => {
       preferredGateway: entry.identity,
       forceTls: false,
       clientId: `e2e-${Date.now()}`,
+      extraTrustAnchors: await readFile(localnet.status.test_ca_pem!, 'utf8'),
     };
     outdir = await mkdtemp(path.join(os.tmpdir(), 'mixnet-e2e-tunnel-'));
     await bundle({ 'tunnel.page': path.join(HERE, 'tunnel.page.ts') }, outdir);
@@ -98,6 +99,24 @@ describe('mix-tunnel in Chromium against localnet', () => {
     expect(missing.ok || missing.error).toContain('does not exist');
     const literal = await page.evaluate(() => window.tunnel.resolve('203.0.113.7'));
     expect(literal).toMatchObject({ ok: true, value: [{ address: '203.0.113.7', family: 4 }] });
+  });
+
+  it('echoes WebSocket text and binary through the tunnel, ws and wss', async () => {
+    const page = browser!.page;
+    for (const url of ['ws://ws.mixnet.test/', 'wss://ws.mixnet.test/']) {
+      const events = (await page.evaluate(
+        ({ u }) => window.tunnel.wsExchange(u, ['echo'], ['hello ✓', [0, 1, 2, 255]]),
+        { u: url },
+      )) as Array<Record<string, unknown>>;
+      expect(events[0]).toMatchObject({ type: 'open', protocol: 'echo' });
+      expect(events).toContainEqual({ type: 'text', data: 'hello ✓' });
+      expect(events).toContainEqual({ type: 'binary', data: [0, 1, 2, 255] });
+      expect(events.at(-1)).toMatchObject({ type: 'close', code: 1000, reason: 'done', wasClean: true });
+    }
+    const refused = (await page.evaluate(() => window.tunnel.wsExchange('ftp://ws.mixnet.test/', [], ['x']))) as Array<
+      Record<string, unknown>
+    >;
+    expect(refused).toEqual([expect.objectContaining({ type: 'thrown', name: 'SyntaxError' })]);
   });
 
   it('disconnects, and a new setup works without reloading', async () => {

@@ -1,5 +1,6 @@
 // Page script: our @nymproject/mix-tunnel, as an application imports it.
 import {
+  proxy,
   disconnectMixTunnel,
   getMixTunnel,
   getTunnelState,
@@ -20,6 +21,9 @@ export interface TunnelPageApi {
   disconnect(): Promise<void>;
   /** The worker's DNS directly (the mix-dns package wraps it). */
   resolve(name: string): Promise<{ ok: true; value: unknown } | { ok: false; error: string }>;
+  /** A WebSocket through the worker (the mix-websocket package wraps it): sends each message
+   * once open, then closes after as many answers; gives every event. */
+  wsExchange(url: string, protocols: string[], messages: Array<string | number[]>): Promise<unknown[]>;
   events: string[];
 }
 
@@ -46,6 +50,28 @@ window.tunnel = {
   state: () => getTunnelState(),
   stats: () => getTunnelStats(),
   disconnect: () => disconnectMixTunnel(),
+  async wsExchange(url, protocols, messages) {
+    const tunnel = await getMixTunnel();
+    const events: unknown[] = [];
+    let answers = 0;
+    return new Promise((resolve) => {
+      let id = 0;
+      const onEvent = proxy((e: { type: string; data?: unknown }) => {
+        events.push(e.type === 'binary' ? { type: 'binary', data: Array.from(e.data as Uint8Array) } : e);
+        if (e.type === 'open') {
+          for (const m of messages) void tunnel.wsSend(id, typeof m === 'string' ? m : Uint8Array.from(m));
+        } else if ((e.type === 'text' || e.type === 'binary') && ++answers === messages.length) {
+          void tunnel.wsClose(id, 1000, 'done');
+        } else if (e.type === 'close') {
+          resolve(events);
+        }
+      });
+      tunnel.wsOpen(url, protocols, onEvent).then(
+        (handle) => (id = handle),
+        (e: Error) => resolve([{ type: 'thrown', name: e.name, message: e.message }]),
+      );
+    });
+  },
   async resolve(name) {
     try {
       return { ok: true, value: await (await getMixTunnel()).mixResolve(name) };

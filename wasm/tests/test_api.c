@@ -90,3 +90,30 @@ void test_api_dns_text(void)
     mix_tunnel_disconnect();
     mix_set_event_handler(NULL);
 }
+
+void test_api_ws_options(void)
+{
+    static const char SETUP[] = "{\"nymApiUrl\":\"http://127.0.0.1:9/api/\",\"clientId\":\"api-test\",\"preferredIpr\":\""
+                                "9sEbzhzfc7fojm4Xd9CQ39bcQM6giAmXNUsAWwcZC6FP.CbWt66kChGRyrqssZgeciyTKMadfBppXPGVZKHZzMU3q@"
+                                "APyoQtsx7TV8FKdhiUy5bgPzMDPjzhMpguQsjDuiE2bS\"}";
+    mix_set_event_handler(record_event);
+    CHECK(mix_ws_open(1, "{\"tls\":false,\"host\":\"a\",\"port\":80,\"path\":\"/\"}") == -1);
+    CHECK(mix_tunnel_setup(SETUP) == 0);
+    /* -6: the browser's SyntaxError */
+    CHECK(mix_ws_open(1, "{}") == -6);
+    CHECK(mix_ws_open(1, "{\"tls\":false,\"host\":\"a\",\"port\":0,\"path\":\"/\"}") == -6);
+    CHECK(mix_ws_open(1, "{\"tls\":false,\"host\":\"a\",\"port\":80,\"path\":\"x\"}") == -6);
+    CHECK(mix_ws_open(1, "{\"tls\":false,\"host\":\"a\",\"port\":80,\"path\":\"/\",\"protocols\":[\"a\",\"a\"]}") == -6);
+    CHECK(mix_ws_open(1, "{\"tls\":false,\"host\":\"a\",\"port\":80,\"path\":\"/\",\"protocols\":[\"a b\"]}") == -6);
+    CHECK(mix_ws_open(2, "{\"tls\":true,\"host\":\"ws.example\",\"port\":443,\"path\":\"/?q=1\",\"protocols\":[\"a\"],"
+                         "\"origin\":null}") == 0);
+    /* while connecting: InvalidStateError, and close fails the connection */
+    CHECK(mix_ws_send(2, false, (const unsigned char *)"x", 1) == -1);
+    CHECK(mix_ws_buffered_amount(2) == 0);
+    CHECK(mix_ws_close(2, 999, "") == -4);
+    CHECK(mix_ws_close(2, 1000, "") == 0);
+    /* unknown handles: sending is dropped as after a close */
+    CHECK(mix_ws_send(99, true, (const unsigned char *)"x", 1) == -2);
+    mix_tunnel_disconnect();
+    mix_set_event_handler(NULL);
+}

@@ -19,6 +19,11 @@ declare module 'mixcore' {
     /** want: 1 A, 2 AAAA, 3 both; the answer comes as a "dns" event with this id. */
     _mix_dns_resolve(id: number, namePtr: number, want: number): number;
     _mix_dns_cancel(id: number): void;
+    /** Options JSON; 0, a negative ws_call_result, or -1 with _mix_last_error. */
+    _mix_ws_open(id: number, optionsJsonPtr: number): number;
+    _mix_ws_send(id: number, binary: boolean, dataPtr: number, len: number): number;
+    _mix_ws_close(id: number, code: number, reasonPtr: number): number;
+    _mix_ws_buffered_amount(id: number): number;
   }
   export default function createMixCore(overrides?: Record<string, unknown>): Promise<MixCore>;
 }

@@ -7,6 +7,7 @@ import { openRecordStore } from './storage';
 import type {
   IMixTunnelWorker,
   MixDnsAddress,
+  MixWebSocketEventCallback,
   SetupMixTunnelOpts,
   TunnelState,
   TunnelStateListener,
@@ -14,6 +15,7 @@ import type {
 } from './types';
 
 interface CoreHooks {
+  onMixData?: (kind: string, id: number, bytes: Uint8Array) => void;
   mixStorage?: Map<string, Uint8Array>;
   mixStorageSave?: (clientId: string, name: string, bytes: Uint8Array<ArrayBuffer>) => void;
   onMixEvent?: (json: string) => void;
@@ -33,6 +35,19 @@ interface DnsEvent {
 }
 let lastRequestId = 0;
 const dnsWaiting = new Map<number, (answer: DnsEvent) => void>();
+const sockets = new Map<number, MixWebSocketEventCallback>();
+const textDecoder = new TextDecoder();
+
+/* wasm/src/ws/ws.h's ws_call_result */
+const WS_CALL_RESULTS: Record<number, string> = {
+  [-1]: 'the WebSocket is still connecting',
+  [-2]: 'the WebSocket is closing or closed',
+  [-3]: 'the text is not valid UTF-8',
+  [-4]: 'the close code must be 1000 or 3000-4999',
+  [-5]: 'the close reason is longer than 123 bytes',
+  [-6]: 'invalid WebSocket URL or protocols',
+  [-7]: 'out of memory',
+};
 
 function nextRequestId(): number {
   lastRequestId = lastRequestId >= 0x7fffffff ? 1 : lastRequestId + 1;
@@ -47,12 +62,32 @@ async function loadCore(): Promise<MixCore & CoreHooks> {
         if (event.event === 'state') {
           const state = toTunnelState(event as unknown as { state: string; reason: string | null });
           for (const listener of listeners) void listener(state);
+        } else if (event.event === 'ws') {
+          const onEvent = sockets.get(event['id'] as number);
+          if (!onEvent) return;
+          const type = event['type'] as string;
+          if (type === 'close') sockets.delete(event['id'] as number);
+          if (type === 'open') void onEvent({ type, protocol: event['protocol'] as string, extensions: '' });
+          else if (type === 'buffered') void onEvent({ type, bufferedAmount: event['amount'] as number });
+          else if (type === 'error') void onEvent({ type, message: event['message'] as string });
+          else if (type === 'close')
+            void onEvent({
+              type,
+              code: event['code'] as number,
+              reason: event['reason'] as string,
+              wasClean: event['wasClean'] as boolean,
+            });
         } else if (event.event === 'dns') {
           const answer = event as unknown as DnsEvent;
           const waiting = dnsWaiting.get(answer.id);
           dnsWaiting.delete(answer.id);
           waiting?.(answer);
         }
+      },
+      onMixData: (kind, id, bytes) => {
+        const onEvent = sockets.get(id);
+        if (kind === 'ws-text') void onEvent?.({ type: 'text', data: textDecoder.decode(bytes) });
+        else if (kind === 'ws-binary') void onEvent?.(Comlink.transfer({ type: 'binary', data: bytes }, [bytes.buffer]));
       },
     };
     core = (await createMixCore(hooks as Record<string, unknown>)) as MixCore & CoreHooks;
@@ -124,7 +159,31 @@ type LifecycleApi = Pick<
   | 'onTunnelStateChange'
   | 'mixDNS'
   | 'mixResolve'
+  | 'wsOpen'
+  | 'wsSend'
+  | 'wsClose'
 >;
+
+function readyCore(): MixCore & CoreHooks {
+  if (!core || readState(core).state !== 'ready') throw new Error('tunnel not connected');
+  return core;
+}
+
+function loadedCore(): MixCore & CoreHooks {
+  if (!core) throw new Error('tunnel not connected');
+  return core;
+}
+
+function callWithBytes(m: MixCore, fn: (ptr: number) => number, bytes: Uint8Array): number {
+  const ptr = m._malloc(Math.max(bytes.length, 1));
+  if (!ptr) throw new Error('out of memory');
+  try {
+    m.HEAPU8.set(bytes, ptr);
+    return fn(ptr);
+  } finally {
+    m._free(ptr);
+  }
+}
 
 const api: LifecycleApi = {
   async setupMixTunnel(opts?: SetupMixTunnelOpts): Promise<void> {
@@ -152,6 +211,11 @@ const api: LifecycleApi = {
   async disconnectMixTunnel(): Promise<void> {
     if (!core) return;
     core._mix_tunnel_disconnect();
+    for (const onEvent of sockets.values()) {
+      void onEvent({ type: 'error', message: 'the tunnel was disconnected' });
+      void onEvent({ type: 'close', code: 1006, reason: '', wasClean: false });
+    }
+    sockets.clear();
     const waiting = [...dnsWaiting.values()];
     dnsWaiting.clear();
     for (const answer of waiting) answer({ event: 'dns', id: 0, error: 'the tunnel was disconnected', addresses: [] });
@@ -172,6 +236,49 @@ const api: LifecycleApi = {
   },
   async mixResolve(hostname: string): Promise<MixDnsAddress[]> {
     return resolve(hostname, 3);
+  },
+  async wsOpen(url: string, protocols: string[], onEvent: MixWebSocketEventCallback): Promise<number> {
+    const m = readyCore();
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new SyntaxError(`invalid WebSocket URL: ${url}`);
+    }
+    const scheme = { 'ws:': false, 'http:': false, 'wss:': true, 'https:': true }[parsed.protocol];
+    if (scheme === undefined || parsed.hash) throw new SyntaxError(`invalid WebSocket URL: ${url}`);
+    if (parsed.hostname.startsWith('[')) throw new SyntaxError('IPv6 hosts cannot be reached through the tunnel');
+    const options = JSON.stringify({
+      tls: scheme,
+      host: parsed.hostname,
+      port: parsed.port ? Number(parsed.port) : scheme ? 443 : 80,
+      path: parsed.pathname + parsed.search,
+      protocols,
+      origin: null,
+    });
+    const id = nextRequestId();
+    sockets.set(id, onEvent);
+    const result = callWithString(m, (ptr) => m._mix_ws_open(id, ptr), options);
+    if (result !== 0) {
+      sockets.delete(id);
+      throw result === -1 ? new Error(m.UTF8ToString(m._mix_last_error())) : new SyntaxError(WS_CALL_RESULTS[result]);
+    }
+    return id;
+  },
+  async wsSend(handleId: number, data: string | Uint8Array): Promise<void> {
+    const m = loadedCore();
+    const binary = typeof data !== 'string';
+    const bytes = binary ? data : new TextEncoder().encode(data);
+    const result = callWithBytes(m, (ptr) => m._mix_ws_send(handleId, binary, ptr, bytes.length), bytes);
+    // closing or closed: dropped, as browsers do
+    if (result !== 0 && result !== -2) throw new Error(WS_CALL_RESULTS[result] ?? `WebSocket send failed (${result})`);
+    const onEvent = sockets.get(handleId);
+    if (onEvent) void onEvent({ type: 'buffered', bufferedAmount: m._mix_ws_buffered_amount(handleId) });
+  },
+  async wsClose(handleId: number, code: number | null, reason: string): Promise<void> {
+    const m = loadedCore();
+    const result = callWithString(m, (ptr) => m._mix_ws_close(handleId, code ?? -1, ptr), reason);
+    if (result !== 0) throw new Error(WS_CALL_RESULTS[result] ?? `WebSocket close failed (${result})`);
   },
 };
 

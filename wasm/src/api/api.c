@@ -5,6 +5,7 @@
 #include "dns/dns.h"
 #include "tls/tls.h"
 #include "tunnel/tunnel.h"
+#include "ws/ws.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,9 @@
 #define API_EXPORT EMSCRIPTEN_KEEPALIVE
 EM_JS(void, web_emit_event, (const char *json), {
     if (Module.onMixEvent) Module.onMixEvent(UTF8ToString(json));
+});
+EM_JS(void, web_emit_data, (const char *kind, unsigned id, const unsigned char *data, size_t len), {
+    if (Module.onMixData) Module.onMixData(UTF8ToString(kind), id, HEAPU8.slice(data, data + len));
 });
 #else
 #define API_EXPORT
@@ -30,9 +34,18 @@ typedef struct dns_request {
     struct dns_request *next;
 } dns_request;
 
+/* a WebSocket the page holds */
+typedef struct ws_handle {
+    unsigned id;
+    ws *socket;
+    struct ws_handle *next;
+} ws_handle;
+
 static struct {
     tunnel *t;
     dns_request *lookups;
+    ws_handle *sockets;
+    mix_data_handler data_handler;
     char error[ERROR_MAX];
     char answer[JSON_ANSWER_MAX];
     mix_event_handler handler;
@@ -51,6 +64,19 @@ API_EXPORT const char *mix_last_error(void)
 void mix_set_event_handler(mix_event_handler handler)
 {
     api.handler = handler;
+}
+
+void mix_set_data_handler(mix_data_handler handler)
+{
+    api.data_handler = handler;
+}
+
+static void emit_data(const char *kind, unsigned id, const unsigned char *data, size_t len)
+{
+    if (api.data_handler) api.data_handler(kind, id, data, len);
+#ifdef __EMSCRIPTEN__
+    else web_emit_data(kind, id, data, len);
+#endif
 }
 
 static void emit(const char *json)
@@ -190,11 +216,13 @@ API_EXPORT int mix_tunnel_setup(const char *options_json)
 }
 
 static void dns_requests_cancel_all(void);
+static void ws_handles_release_all(void);
 
 API_EXPORT void mix_tunnel_disconnect(void)
 {
     if (!api.t) return;
     dns_requests_cancel_all();
+    ws_handles_release_all();
     tunnel_stop(api.t);
     tunnel_destroy(api.t);
     api.t = NULL;
@@ -374,4 +402,184 @@ API_EXPORT void mix_dns_cancel(unsigned id)
 static void dns_requests_cancel_all(void)
 {
     while (api.lookups) mix_dns_cancel(api.lookups->id);
+}
+
+/* ---- WebSockets ---- */
+
+static ws_handle *ws_handle_find(unsigned id)
+{
+    for (ws_handle *h = api.sockets; h; h = h->next)
+        if (h->id == id) return h;
+    return NULL;
+}
+
+static void ws_handle_release(ws_handle *h)
+{
+    for (ws_handle **p = &api.sockets; *p; p = &(*p)->next) {
+        if (*p == h) {
+            *p = h->next;
+            break;
+        }
+    }
+    ws_release(h->socket);
+    free(h);
+}
+
+static void ws_handles_release_all(void)
+{
+    while (api.sockets) ws_handle_release(api.sockets);
+}
+
+/* {"event":"ws","id":id,"type":type ... then the caller's fields, then "}" */
+static void ws_event_begin(json_writer *w, char *buf, size_t cap, unsigned id, const char *type)
+{
+    json_writer_init(w, buf, cap);
+    json_object_begin(w);
+    json_key(w, "event");
+    json_write_cstring(w, "ws");
+    json_key(w, "id");
+    json_write_u64(w, id);
+    json_key(w, "type");
+    json_write_cstring(w, type);
+}
+
+static void ws_event_end(json_writer *w, const char *buf)
+{
+    json_object_end(w);
+    if (json_writer_finish(w) >= 0) emit(buf);
+}
+
+static void socket_opened(void *ctx, const char *protocol)
+{
+    ws_handle *h = ctx;
+    char buf[512];
+    json_writer w;
+    ws_event_begin(&w, buf, sizeof buf, h->id, "open");
+    json_key(&w, "protocol");
+    json_write_cstring(&w, protocol);
+    ws_event_end(&w, buf);
+}
+
+static void socket_message(void *ctx, bool binary, const uint8_t *data, size_t len)
+{
+    ws_handle *h = ctx;
+    emit_data(binary ? "ws-binary" : "ws-text", h->id, data, len);
+}
+
+static void socket_failed(void *ctx, const char *message)
+{
+    ws_handle *h = ctx;
+    char buf[512];
+    json_writer w;
+    ws_event_begin(&w, buf, sizeof buf, h->id, "error");
+    json_key(&w, "message");
+    json_write_cstring(&w, message);
+    ws_event_end(&w, buf);
+}
+
+static void socket_buffered(void *ctx, size_t amount)
+{
+    ws_handle *h = ctx;
+    char buf[128];
+    json_writer w;
+    ws_event_begin(&w, buf, sizeof buf, h->id, "buffered");
+    json_key(&w, "amount");
+    json_write_u64(&w, amount);
+    ws_event_end(&w, buf);
+}
+
+static void socket_closed(void *ctx, uint16_t code, const char *reason, bool was_clean)
+{
+    ws_handle *h = ctx;
+    char buf[512];
+    json_writer w;
+    ws_event_begin(&w, buf, sizeof buf, h->id, "close");
+    json_key(&w, "code");
+    json_write_u64(&w, code);
+    json_key(&w, "reason");
+    json_write_cstring(&w, reason);
+    json_key(&w, "wasClean");
+    json_write_bool(&w, was_clean);
+    ws_event_end(&w, buf);
+    ws_handle_release(h);
+}
+
+static const ws_events WS_EVENTS = {
+    .on_open = socket_opened,
+    .on_message = socket_message,
+    .on_close = socket_closed,
+    .on_error = socket_failed,
+    .on_buffered_amount = socket_buffered,
+};
+
+#define WS_MAX_URL_PART 2048
+
+API_EXPORT int mix_ws_open(unsigned id, const char *options_json)
+{
+    if (!api.t) {
+        snprintf(api.error, sizeof api.error, "tunnel not connected");
+        return -1;
+    }
+    json_value root, v, item;
+    ws_options o = {0};
+    char host[DNS_MAX_NAME_LEN + 1], path[WS_MAX_URL_PART], origin[WS_MAX_URL_PART];
+    char protocol_text[WS_MAX_PROTOCOLS][64];
+    const char *protocols[WS_MAX_PROTOCOLS];
+    uint64_t port;
+    size_t len, cursor = 0;
+    if (!options_json || !json_parse(&root, options_json, strlen(options_json)) || root.type != JSON_OBJECT ||
+        !json_object_get(&root, "tls", &v) || !json_as_bool(&v, &o.tls) || !json_object_get(&root, "host", &v) ||
+        !json_as_string(&v, host, sizeof host, &len) || !json_object_get(&root, "port", &v) ||
+        !json_as_u64(&v, &port) || port == 0 || port > 65535 || !json_object_get(&root, "path", &v) ||
+        !json_as_string(&v, path, sizeof path, &len))
+        return WS_CALL_INVALID;
+    o.host = host;
+    o.port = (uint16_t)port;
+    o.path = path;
+    if (json_object_get(&root, "protocols", &v)) {
+        if (v.type != JSON_ARRAY) return WS_CALL_INVALID;
+        while (json_next(&v, &cursor, &item)) {
+            if (o.protocol_count == WS_MAX_PROTOCOLS ||
+                !json_as_string(&item, protocol_text[o.protocol_count], sizeof protocol_text[0], &len))
+                return WS_CALL_INVALID;
+            protocols[o.protocol_count] = protocol_text[o.protocol_count];
+            o.protocol_count++;
+        }
+        o.protocols = protocols;
+    }
+    if (json_object_get(&root, "origin", &v) && v.type != JSON_NULL) {
+        if (!json_as_string(&v, origin, sizeof origin, &len)) return WS_CALL_INVALID;
+        o.origin = origin;
+    }
+    ws_handle *h = calloc(1, sizeof *h);
+    if (!h) return WS_CALL_NO_MEMORY;
+    h->id = id;
+    int error = WS_CALL_NO_MEMORY;
+    h->socket = ws_connect(&o, &WS_EVENTS, h, &error);
+    if (!h->socket) {
+        free(h);
+        return error;
+    }
+    h->next = api.sockets;
+    api.sockets = h;
+    return 0;
+}
+
+API_EXPORT int mix_ws_send(unsigned id, bool binary, const unsigned char *data, size_t len)
+{
+    ws_handle *h = ws_handle_find(id);
+    return h ? ws_send(h->socket, binary, data, len) : WS_CALL_CLOSED;
+}
+
+API_EXPORT int mix_ws_close(unsigned id, int code, const char *reason)
+{
+    ws_handle *h = ws_handle_find(id);
+    if (!h) return WS_CALL_OK;
+    return ws_close(h->socket, code < 0 ? 0 : (uint16_t)code, (const uint8_t *)reason, reason ? strlen(reason) : 0);
+}
+
+API_EXPORT size_t mix_ws_buffered_amount(unsigned id)
+{
+    ws_handle *h = ws_handle_find(id);
+    return h ? ws_buffered_amount(h->socket) : 0;
 }

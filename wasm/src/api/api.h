@@ -38,10 +38,31 @@ int mix_dns_resolve(unsigned id, const char *name, unsigned want);
 /* No event will come for this lookup. */
 void mix_dns_cancel(unsigned id);
 
+/* Opens a WebSocket: options as JSON {"tls":false,"host":"ws.example",
+ * "port":80,"path":"/chat?x=1","protocols":["a","b"],"origin":null}.
+ * Events: {"event":"ws","id":id,"type":"open","protocol":"a"}, then
+ * messages through the data handler (kind "ws-text" or "ws-binary"),
+ * {"type":"buffered","amount":n} as queued bytes leave, and at the end
+ * {"type":"error","message":...} (on failure only) and always
+ * {"type":"close","code":1000,"reason":"","wasClean":true}, after which
+ * the id is free. Gives 0, or a negative ws_call_result (invalid options:
+ * the browser's SyntaxError), or -1 with mix_last_error. */
+int mix_ws_open(unsigned id, const char *options_json);
+/* Gives the ws_call_result of ws_send, or -2 (closed) for an unknown id. */
+int mix_ws_send(unsigned id, bool binary, const unsigned char *data, size_t len);
+/* code -1 for none; reason UTF-8. Gives the ws_call_result of ws_close. */
+int mix_ws_close(unsigned id, int code, const char *reason);
+/* Bytes queued by mix_ws_send and not yet handed to the network. */
+size_t mix_ws_buffered_amount(unsigned id);
+
 /* Where events go: one JSON object per event, such as
  * {"event":"state","state":"ready","reason":null}. The web build sends
  * them to Module.onMixEvent without this. */
 typedef void (*mix_event_handler)(const char *json);
 void mix_set_event_handler(mix_event_handler handler);
+/* Where bytes go (WebSocket messages, response bodies): kind says what
+ * they are, id whose. The web build sends them to Module.onMixData. */
+typedef void (*mix_data_handler)(const char *kind, unsigned id, const unsigned char *data, size_t len);
+void mix_set_data_handler(mix_data_handler handler);
 
 #endif
