@@ -126,6 +126,10 @@ describe('mixFetch: the request as the worker gets it', () => {
     });
   });
 
+  it('takes a null or missing init', async () => {
+    expect((await requestOf('https://example.com/', null as unknown as RequestInit)).method).toBe('GET');
+  });
+
   it('passes the callback as a Comlink proxy', async () => {
     await requestOf('https://example.com/');
     const cb = worker.fetchStart.mock.calls[0]![1];

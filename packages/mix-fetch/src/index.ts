@@ -280,7 +280,8 @@ function decorate(res: Response, headers: Headers, url: string, redirected: bool
  * Fetch over the mixnet, with the browser's `fetch` semantics. The tunnel must be up:
  * call `setupMixTunnel(opts)` first, or use `createMixFetch(opts)`.
  */
-export const mixFetch = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
+export const mixFetch = async (input: RequestInfo | URL, init?: RequestInit | null): Promise<Response> => {
+  init ??= {};
   const signal = pickSignal(input, init);
   if (signal?.aborted) throw signal.reason;
   const { request, stream } = await prepare(input, init);
