@@ -119,6 +119,26 @@ describe('mix-tunnel in Chromium against localnet', () => {
     expect(refused).toEqual([expect.objectContaining({ type: 'thrown', name: 'SyntaxError' })]);
   });
 
+  it('mixDNS gives one address as published, or all of them', async () => {
+    const page = browser!.page;
+    expect(await page.evaluate(() => window.tunnel.mixDNS('nginx.mixnet.test', false))).toBe('192.0.2.10');
+    const all = await page.evaluate(() => window.tunnel.mixDNS('httpbin.mixnet.test', true));
+    expect(all).toEqual([{ address: '192.0.2.11', family: 4, ttl: expect.any(Number) }]);
+  });
+
+  it('MixWebSocket echoes through the tunnel with the browser interface', async () => {
+    const log = await browser!.page.evaluate(() =>
+      window.tunnel.mixWebSocketEcho('wss://ws.mixnet.test/', 'héllo', [1, 2, 3]),
+    );
+    expect(log).toEqual([
+      'state 0',
+      'open echo state 1',
+      'text héllo',
+      'binary 1,2,3',
+      'close 4000 bye true state 3',
+    ]);
+  });
+
   it('disconnects, and a new setup works without reloading', async () => {
     await browser!.page.evaluate(() => window.tunnel.disconnect());
     expect((await browser!.page.evaluate(() => window.tunnel.state())).state).toBe('shutdown');

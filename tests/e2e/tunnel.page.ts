@@ -11,6 +11,8 @@ import {
   type TunnelState,
   type TunnelStats,
 } from '@nymproject/mix-tunnel';
+import { mixDNS } from '@nymproject/mix-dns';
+import { MixWebSocket } from '@nymproject/mix-websocket';
 
 export type Outcome = { ok: true; ms: number } | { ok: false; ms: number; error: string; name: string };
 
@@ -24,6 +26,10 @@ export interface TunnelPageApi {
   /** A WebSocket through the worker (the mix-websocket package wraps it): sends each message
    * once open, then closes after as many answers; gives every event. */
   wsExchange(url: string, protocols: string[], messages: Array<string | number[]>): Promise<unknown[]>;
+  /** mix-dns as an application calls it. */
+  mixDNS(name: string, all: boolean): Promise<unknown>;
+  /** MixWebSocket as an application uses it (handler properties): the event log of one echo. */
+  mixWebSocketEcho(url: string, text: string, bytes: number[]): Promise<string[]>;
   events: string[];
 }
 
@@ -70,6 +76,36 @@ window.tunnel = {
         (handle) => (id = handle),
         (e: Error) => resolve([{ type: 'thrown', name: e.name, message: e.message }]),
       );
+    });
+  },
+  async mixDNS(name, all) {
+    try {
+      return all ? await mixDNS(name, { all: true }) : await mixDNS(name);
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  },
+  mixWebSocketEcho(url, text, bytes) {
+    const log: string[] = [];
+    return new Promise((resolve) => {
+      const ws = new MixWebSocket(url, ['echo']);
+      ws.binaryType = 'arraybuffer';
+      log.push(`state ${ws.readyState}`);
+      ws.onopen = () => {
+        log.push(`open ${ws.protocol} state ${ws.readyState}`);
+        void ws.send(text);
+        void ws.send(Uint8Array.from(bytes));
+      };
+      let answers = 0;
+      ws.onmessage = (e: MessageEvent) => {
+        log.push(typeof e.data === 'string' ? `text ${e.data}` : `binary ${Array.from(new Uint8Array(e.data as ArrayBuffer)).join(',')}`);
+        if (++answers === 2) void ws.close(4000, 'bye');
+      };
+      ws.onerror = () => log.push('error');
+      ws.onclose = (e: CloseEvent) => {
+        log.push(`close ${e.code} ${e.reason} ${e.wasClean} state ${ws.readyState}`);
+        resolve(log);
+      };
     });
   },
   async resolve(name) {

@@ -49,6 +49,12 @@ const WS_CALL_RESULTS: Record<number, string> = {
   [-7]: 'out of memory',
 };
 
+/** Lets go of a page callback that Comlink proxied to us (its message port stays open until then). */
+function releaseCallback(callback: unknown): void {
+  const remote = callback as Partial<Record<typeof Comlink.releaseProxy, () => void>>;
+  remote[Comlink.releaseProxy]?.();
+}
+
 function nextRequestId(): number {
   lastRequestId = lastRequestId >= 0x7fffffff ? 1 : lastRequestId + 1;
   return lastRequestId;
@@ -66,7 +72,11 @@ async function loadCore(): Promise<MixCore & CoreHooks> {
           const onEvent = sockets.get(event['id'] as number);
           if (!onEvent) return;
           const type = event['type'] as string;
-          if (type === 'close') sockets.delete(event['id'] as number);
+          if (type === 'close') {
+            sockets.delete(event['id'] as number);
+            // the last event: the page's callback proxy can go
+            setTimeout(() => releaseCallback(onEvent), 0);
+          }
           if (type === 'open') void onEvent({ type, protocol: event['protocol'] as string, extensions: '' });
           else if (type === 'buffered') void onEvent({ type, bufferedAmount: event['amount'] as number });
           else if (type === 'error') void onEvent({ type, message: event['message'] as string });
