@@ -228,6 +228,7 @@ $(OUT)/bench/tunnel_download: wasm/bench/tunnel/tunnel_download.c $(OUT)/tunnel-
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -Iwasm/tests/tunnel -o $@ $< $(OUT)/tunnel-tests/localnet_child.o \
 	  $(CORE_LIBS)
+.PHONY: run-tunnel-bench
 run-tunnel-bench: $(OUT)/bench/tunnel_download $(OUT)/bin/localnet
 	@$<
 

@@ -2,8 +2,10 @@
  * of the 10 MB file from nginx, with the Poisson and loop cover streams
  * off and on (native only: localnet runs on loopback).
  *
- *   tunnel_download [--size BYTES] [--only off|on] [--faults D DUP R MS] [--verbose]
+ *   tunnel_download [--size BYTES] [--only off|on] [--faults D DUP R MS] [--data-surbs N] [--verbose]
  *
+ * --data-surbs: reply SURBs with each IP packet (the published client's 2
+ * by default).
  * --verbose prints the counters of both ends every 2 s (stderr). */
 #define _POSIX_C_SOURCE 200809L
 #include "localnet_child.h"
@@ -92,6 +94,7 @@ typedef struct {
     bool poisson;        /* the Poisson and loop cover streams on */
     const char *faults;  /* a localnet faults command, or NULL */
     size_t size;
+    uint32_t data_surbs; /* 0: the default */
     bool verbose;
 } scenario;
 
@@ -139,6 +142,7 @@ static bool run(const scenario *sc, result *out)
     snprintf(c.preferred_gateway, sizeof c.preferred_gateway, "%s", ln.entry_identity);
     c.traffic.disable_poisson_traffic = !sc->poisson;
     c.traffic.disable_cover_traffic = !sc->poisson;
+    if (sc->data_surbs) c.ipr.data_surbs = sc->data_surbs;
     observed w = {.state = TUNNEL_CONNECTING};
     tunnel *t = tunnel_create(&c, &(tunnel_callbacks){&w, observe_state});
     uint64_t start = platform_monotonic_ms();
@@ -201,10 +205,13 @@ int main(int argc, char **argv)
             snprintf(faults, sizeof faults, "faults %s %s %s %s", argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4]);
             sc.faults = faults;
             i += 4;
+        } else if (strcmp(argv[i], "--data-surbs") == 0 && i + 1 < argc) {
+            sc.data_surbs = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--verbose") == 0) {
             sc.verbose = true;
         } else {
-            fprintf(stderr, "usage: tunnel_download [--size BYTES] [--only off|on] [--faults D DUP R MS] [--verbose]\n");
+            fprintf(stderr, "usage: tunnel_download [--size BYTES] [--only off|on] [--faults D DUP R MS] "
+                            "[--data-surbs N] [--verbose]\n");
             return 2;
         }
     }
