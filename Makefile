@@ -56,8 +56,8 @@ test-net: deps
 	echo "-- localnet, native with ASan+UBSan"; build/asan/localnet-tests || status=1; \
 	echo "-- localnet services"; $(MAKE) --no-print-directory -f localnet/services.mk test || status=1; \
 	echo "-- the native tunnel against localnet"; build/native/tunnel-tests-bin || status=1; \
-	echo "-- the native tunnel against localnet, with ASan+UBSan (setup, failures, side by side)"; \
-	TEST_ONLY=tunnel_setup,tunnel_failures,localnet_side_by_side build/asan/tunnel-tests-bin || status=1; \
+	echo "-- the native tunnel against localnet, with ASan+UBSan (setup, failures, traffic, side by side)"; \
+	TEST_ONLY=tunnel_setup,tunnel_failures,tunnel_traffic,localnet_side_by_side build/asan/tunnel-tests-bin || status=1; \
 	exit $$status
 
 test-js: deps
@@ -78,12 +78,16 @@ fuzz-smoke fuzz: deps
 	@$(MAKE) --no-print-directory -f mk/fuzz.mk $@
 
 # Side-by-side figures come with the browser product; for now the core's
-# micro-benchmarks, natively and as wasm under node. BENCH=<name> runs one.
+# micro-benchmarks, natively and as wasm under node, and the native tunnel
+# through a localnet it starts (tunnel_download: time to ready, MB/s of the
+# 10 MB file with the cover streams off and on). BENCH=<name> runs one.
 CORE_BENCHES := $(patsubst wasm/bench/%.c,%,$(wildcard wasm/bench/*.c))
 bench: native wasm
 	@for b in $(if $(BENCH),$(filter $(BENCH),$(CORE_BENCHES)),$(CORE_BENCHES)); do \
 	  $(CORE) VARIANT=native run-bench-$$b && $(CORE) VARIANT=wasm run-bench-$$b || exit 1; \
 	done
+	@if [ -z "$(BENCH)" ] || [ "$(BENCH)" = tunnel_download ]; then \
+	  $(CORE) VARIANT=native -j$(JOBS) run-tunnel-bench; fi
 
 # a whole Nym network on loopback; prints one JSON line, runs until Ctrl-C
 # or until its stdin closes (LOCALNET_ARGS: see localnet/main.c)

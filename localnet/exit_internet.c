@@ -210,12 +210,22 @@ static void relay_close_client(exit_tcp_relay *r)
     if (!r->real) relay_free(r);
 }
 
+/* tcp_recved takes 16 bits at a time; a scaled window owes more. */
+static void window_give_back(struct tcp_pcb *pcb, size_t len)
+{
+    while (len > 0) {
+        u16_t part = (u16_t)(len < 0xFFFF ? len : 0xFFFF);
+        tcp_recved(pcb, part);
+        len -= part;
+    }
+}
+
 /* Re-opens the client's window by what the real socket has taken. */
 static void relay_reopen_window(exit_tcp_relay *r)
 {
     size_t queued = conn_queued(r->real);
     if (r->window_owed > queued) {
-        tcp_recved(r->pcb, (u16_t)(r->window_owed - queued));
+        window_give_back(r->pcb, r->window_owed - queued);
         r->window_owed = queued;
     }
 }
@@ -228,6 +238,7 @@ static void relay_push_to_client(exit_tcp_relay *r)
     size_t avail;
     const uint8_t *data = conn_input(r->real, &avail);
     size_t n = avail < tcp_sndbuf(r->pcb) ? avail : tcp_sndbuf(r->pcb);
+    if (n > 0xFFFF) n = 0xFFFF; /* tcp_write's length is 16 bits; the buffer may be larger */
     if (tcp_sndqueuelen(r->pcb) >= TCP_SND_QUEUELEN) n = 0;
     /* lwIP may lack segments or memory for all of it: try less */
     while (n > 0 && tcp_write(r->pcb, data, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK) n = n > TCP_MSS ? n / 2 : 0;
@@ -247,7 +258,7 @@ static void relay_push_to_client(exit_tcp_relay *r)
         r->real = NULL;
         /* what the client sent last will never be read: lwIP would answer
          * a close with a window not fully re-opened by a reset */
-        if (r->window_owed) tcp_recved(r->pcb, (u16_t)r->window_owed);
+        window_give_back(r->pcb, r->window_owed);
         r->window_owed = 0;
         relay_close_client(r);
     }

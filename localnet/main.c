@@ -117,7 +117,21 @@ static void print_stats(void)
                    (unsigned long long)st->rejected);
         printf("}");
     }
-    printf("]}\n");
+    printf("]");
+    if (net.ipr) {
+        exit_ipr_stats ipr;
+        exit_ipr_stats_get(net.ipr, &ipr);
+        const mixnet_client_stats *m = &ipr.mixnet;
+        printf(",\"ipr\":{\"clients\":%zu,\"packets_in\":%llu,\"packets_out\":%llu,\"bundles_sent\":%llu,"
+               "\"tcp_pauses\":%llu,\"real_packets_sent\":%llu,\"acks_received\":%llu,\"fragments_received\":%llu,"
+               "\"surb_requests_sent\":%llu,\"fragments_unacknowledged\":%zu}",
+               ipr.clients, (unsigned long long)ipr.packets_in, (unsigned long long)ipr.packets_out,
+               (unsigned long long)ipr.bundles_sent, (unsigned long long)ipr.tcp_pauses,
+               (unsigned long long)m->real_packets_sent, (unsigned long long)m->acks_received,
+               (unsigned long long)m->fragments_received, (unsigned long long)m->surb_requests_sent,
+               m->fragments_unacknowledged);
+    }
+    printf("}\n");
     fflush(stdout);
 }
 

@@ -242,6 +242,15 @@ $(OUT)/tunnel-tests/check.o: wasm/tests/check.c
 $(OUT)/tunnel-tests-bin: $(TUNNEL_TEST_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a
 	$(Q)$(LINK_WITH_LIBS)
 -include $(TUNNEL_TEST_OBJS:.o=.d)
+# the tunnel's download bench starts its own localnet, as the tunnel tests do
+$(OUT)/bench/tunnel_download: wasm/bench/tunnel/tunnel_download.c $(OUT)/tunnel-tests/localnet_child.o \
+  $(OUT)/libcore.a $(OUT)/libdeps.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -Iwasm/tests/tunnel -o $@ $< $(OUT)/tunnel-tests/localnet_child.o \
+	  $(CORE_LIBS)
+.PHONY: run-tunnel-bench
+run-tunnel-bench: $(OUT)/bench/tunnel_download $(OUT)/bin/localnet
+	@$<
 
 run-localnet-tests: $(OUT)/localnet-tests
 	$(OUT)/localnet-tests

@@ -177,7 +177,8 @@ static size_t peer_receive_all(peer_tcp *c, uint8_t *out, size_t cap)
 void test_net_tcp_data(void)
 {
     static peer_recorder r;
-    static uint8_t big[100000], got[100000];
+    /* larger than the send buffer (256 KB) */
+    static uint8_t big[400000], got[400000];
     for (size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)(i * 7 + i / 251);
     peer_recorder_reset(&r);
     peer_start(0);

@@ -614,7 +614,8 @@ int net_tcp_write(net_tcp *s, const uint8_t *data, size_t len)
     size_t taken = 0;
     while (taken < len) {
         size_t chunk = len - taken;
-        if (chunk > tcp_sndbuf(s->pcb)) chunk = tcp_sndbuf(s->pcb); /* at most 0xFFFF */
+        if (chunk > tcp_sndbuf(s->pcb)) chunk = tcp_sndbuf(s->pcb);
+        if (chunk > 0xFFFF) chunk = 0xFFFF; /* tcp_write's length is 16 bits; the buffer may be larger */
         if (chunk == 0) break;
         u8_t flags = TCP_WRITE_FLAG_COPY | (taken + chunk < len ? TCP_WRITE_FLAG_MORE : 0);
         /* fails as a whole when lwIP lacks segments or memory */

@@ -25,7 +25,8 @@ struct ipr_client {
     uint8_t ipv4[4]; /* ours, from the Connect answer */
     uint16_t keepalive_sequence;
     uint8_t connect_version;
-    uint32_t connect_timer, fallback_timer, flush_timer, keepalive_timer;
+    uint32_t connect_timer, fallback_timer, flush_timer, keepalive_timer, reorder_timer;
+    ipr_reorder reorder;
     uint8_t bundle[IPR_BUNDLE_TARGET_LEN + IPR_BUNDLE_PREFIX_LEN + IPR_BUNDLE_MAX_PACKET_LEN];
     size_t bundle_len;
     uint8_t frame[FRAME_CAP];
@@ -40,6 +41,7 @@ void ipr_client_config_default(ipr_client_config *c)
     c->connect_timeout_ms = 60000;
     c->v9_fallback_ms = 15000;
     c->keepalive_ms = 20000;
+    c->reorder_wait_ms = 150;
 }
 
 static uint64_t now_ns(void)
@@ -111,6 +113,8 @@ static void reset_stream(ipr_client *ic)
     cancel_timer(&ic->fallback_timer);
     cancel_timer(&ic->flush_timer);
     cancel_timer(&ic->keepalive_timer);
+    cancel_timer(&ic->reorder_timer);
+    ipr_reorder_reset(&ic->reorder);
     ic->bundle_len = 0;
     ic->state = STREAM_IDLE;
 }
@@ -171,6 +175,35 @@ static void on_keepalive_due(void *ctx)
     if (ipr_client_send_packet(ic, packet, sizeof packet) != 0 || flush_bundle(ic) != 0) restart_keepalive(ic);
 }
 
+static void deliver_bundle(void *ctx, const uint8_t *bundle, size_t len)
+{
+    ipr_client *ic = ctx;
+    ipr_bundle_iter iter;
+    ipr_bundle_iter_init(&iter, bundle, len);
+    const uint8_t *packet;
+    size_t packet_len;
+    while (ipr_bundle_next(&iter, &packet, &packet_len) == IPR_BUNDLE_PACKET)
+        if (ic->callbacks.ip_packet) ic->callbacks.ip_packet(ic->callbacks.ctx, packet, packet_len);
+}
+
+static void on_reorder_due(void *ctx);
+
+static void schedule_reorder(ipr_client *ic)
+{
+    cancel_timer(&ic->reorder_timer);
+    uint64_t deadline = ipr_reorder_deadline_ms(&ic->reorder), now = platform_monotonic_ms();
+    if (deadline != UINT64_MAX)
+        ic->reorder_timer = platform_timer_start(deadline > now ? deadline - now : 0, on_reorder_due, ic);
+}
+
+static void on_reorder_due(void *ctx)
+{
+    ipr_client *ic = ctx;
+    ic->reorder_timer = 0;
+    ipr_reorder_expire(&ic->reorder, platform_monotonic_ms());
+    schedule_reorder(ic);
+}
+
 ipr_client *ipr_client_create(const ipr_client_config *config, const ipr_client_callbacks *callbacks,
                               mixnet_client *mx)
 {
@@ -179,6 +212,7 @@ ipr_client *ipr_client_create(const ipr_client_config *config, const ipr_client_
     ic->config = *config;
     ic->callbacks = *callbacks;
     ic->mx = mx;
+    ipr_reorder_init(&ic->reorder, config->reorder_wait_ms, deliver_bundle, ic);
     return ic;
 }
 
@@ -222,6 +256,12 @@ static void on_flush_due(void *ctx)
     (void)flush_bundle(ic);
 }
 
+void ipr_client_reorder_stats(const ipr_client *ic, uint64_t *gaps_skipped, uint64_t *late)
+{
+    *gaps_skipped = ic->reorder.gaps_skipped;
+    *late = ic->reorder.late;
+}
+
 int ipr_client_send_packet(ipr_client *ic, const uint8_t *packet, size_t len)
 {
     if (ic->state != STREAM_CONNECTED || len == 0 || len > IPR_BUNDLE_MAX_PACKET_LEN) return -1;
@@ -253,16 +293,6 @@ static void handle_connect_response(ipr_client *ic, const ipr_response *r)
     if (ic->callbacks.connected) ic->callbacks.connected(ic->callbacks.ctx, r->connect.ipv4, r->connect.ipv6, mtu);
 }
 
-static void deliver_bundle(ipr_client *ic, const ipr_bytes *bundle)
-{
-    ipr_bundle_iter iter;
-    ipr_bundle_iter_init(&iter, bundle->data, bundle->len);
-    const uint8_t *packet;
-    size_t len;
-    while (ipr_bundle_next(&iter, &packet, &len) == IPR_BUNDLE_PACKET)
-        if (ic->callbacks.ip_packet) ic->callbacks.ip_packet(ic->callbacks.ctx, packet, len);
-}
-
 void ipr_client_receive(ipr_client *ic, const mixnet_received *message)
 {
     lp_frame frame;
@@ -277,7 +307,15 @@ void ipr_client_receive(ipr_client *ic, const mixnet_received *message)
         handle_connect_response(ic, &response);
         return;
     case IPR_RESPONSE_DATA:
-        if (ic->state == STREAM_CONNECTED) deliver_bundle(ic, &response.ip_packets);
+        if (ic->state != STREAM_CONNECTED) return;
+        if (frame.sequence == 0) {
+            deliver_bundle(ic, response.ip_packets.data, response.ip_packets.len);
+            return;
+        }
+        /* out of memory: the bundle is lost, as on a congested link */
+        (void)ipr_reorder_push(&ic->reorder, frame.sequence, response.ip_packets.data, response.ip_packets.len,
+                               platform_monotonic_ms());
+        schedule_reorder(ic);
         return;
     case IPR_RESPONSE_DISCONNECT:
     case IPR_RESPONSE_UNREQUESTED_DISCONNECT:

@@ -526,6 +526,7 @@ void tunnel_get_stats(const tunnel *t, tunnel_stats *out)
 {
     *out = t->stats;
     if (t->mx) mixnet_client_stats_get(t->mx, &out->mixnet);
+    if (t->ic) ipr_client_reorder_stats(t->ic, &out->ip_gaps_skipped, &out->ip_bundles_late);
 }
 
 void tunnel_stop(tunnel *t)

@@ -25,25 +25,33 @@
 
 #define MEM_ALIGNMENT 8
 /* The heap holds what TCP sends until it is acknowledged (writes are
- * copied): the full send buffers of eight connections. */
+ * copied): two full send buffers; a write beyond that fails and is tried
+ * again once acknowledgements free memory. */
 #define MEM_SIZE (512 * 1024)
 /* The most a 1500-byte MTU allows (NET_MAX_MTU in net/net.h). Each
  * connection's MSS comes from the interface MTU (MTU - 40, since
  * TCP_CALCULATE_EFF_SEND_MSS is on), so the exit never fragments. */
 #define TCP_MSS 1460
-/* Just under 64 KB: the mixnet's round trip is long, and lwIP counts send
- * buffers in 16 bits. A window beyond 64 KB needs LWIP_WND_SCALE, and
- * tcp_recved calls of more than 64 KB in localnet's exit first. */
-#define TCP_WND (44 * TCP_MSS)
-#define TCP_SND_BUF (44 * TCP_MSS)
-#define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
+/* The mixnet's round trip is long (about 150 ms on localnet's delays,
+ * more on the real network): a 64 KB window would hold a download to
+ * 64 KB per round trip. Window scaling gives 256 KB (a shift of 2). lwIP
+ * still takes tcp_recved and tcp_write 16 bits at a time: net.c and
+ * localnet's exit split larger amounts. */
+#define LWIP_WND_SCALE 1
+#define TCP_RCV_SCALE 2
+#define TCP_WND (176 * TCP_MSS)
+#define TCP_SND_BUF (176 * TCP_MSS)
+#define TCP_SND_QUEUELEN (2 * TCP_SND_BUF / TCP_MSS)
+/* writable again with this much room (lwIP's default, half the buffer,
+ * would not fit its 16-bit counters) */
+#define TCP_SNDLOWAT (32 * TCP_MSS)
 /* segments queued to send plus out-of-order segments kept, all connections */
-#define MEMP_NUM_TCP_SEG 512
+#define MEMP_NUM_TCP_SEG 1024
 /* The mixnet reorders and loses packets: selective acknowledgements let
  * the sender resend only the holes. */
 #define LWIP_TCP_SACK_OUT 1
-/* Received packets are handed on at once; the pool mostly holds reordered
- * segments: the full windows of five connections (about 400 KB). */
+/* Received packets are handed on at once; the pool mostly holds segments
+ * behind a loss: one and a half full windows (about 400 KB). */
 #define PBUF_POOL_SIZE 256
 #define PBUF_POOL_BUFSIZE 1536
 /* raw IP interfaces: no link-layer header in front of packets */
