@@ -253,29 +253,79 @@ int directory_gateway_url(const directory_node *n, bool tls, char *out, size_t c
     return len > 0 && (size_t)len < cap ? len : -1;
 }
 
+/* "1.38.0-rc.1" counts as its release, as the client does */
+static bool parse_build_version(const json_value *description, uint32_t version[3])
+{
+    json_value build, v;
+    char text[32];
+    unsigned major, minor, patch;
+    if (!json_object_get(description, "build_information", &build) || !json_object_get(&build, "build_version", &v) ||
+        !json_as_string(&v, text, sizeof text, NULL) || sscanf(text, "%u.%u.%u", &major, &minor, &patch) != 3)
+        return false;
+    version[0] = major;
+    version[1] = minor;
+    version[2] = patch;
+    return true;
+}
+
+static bool version_at_least(const uint32_t version[3], const uint32_t least[3])
+{
+    for (int i = 0; i < 3; i++)
+        if (version[i] != least[i]) return version[i] > least[i];
+    return true;
+}
+
+int directory_choose_ipr(const directory *d, const char *json, size_t len, directory_ipr_choice *choice)
+{
+    static const uint32_t MIN_RELEASE[3] = DIRECTORY_IPR_MIN_RELEASE;
+    json_value root, data, item, pagination, total;
+    uint64_t page_total;
+    if (!json_parse(&root, json, len) || !json_object_get(&root, "data", &data) || data.type != JSON_ARRAY) return -1;
+    if (json_object_get(&root, "pagination", &pagination) && json_object_get(&pagination, "total", &total) &&
+        json_as_u64(&total, &page_total))
+        choice->total = page_total;
+    size_t cursor = 0;
+    while (json_next(&data, &cursor, &item)) {
+        choice->seen++;
+        json_value description, router, address;
+        char text[MIXNET_RECIPIENT_TEXT_MAX];
+        size_t text_len;
+        uint32_t version[3];
+        mixnet_recipient ipr;
+        if (!json_object_get(&item, "description", &description) ||
+            !json_object_get(&description, "ip_packet_router", &router) || router.type != JSON_OBJECT ||
+            !json_object_get(&router, "address", &address) || !json_as_string(&address, text, sizeof text, &text_len) ||
+            mixnet_recipient_parse(&ipr, text, text_len) != 0 || !parse_build_version(&description, version) ||
+            !version_at_least(version, MIN_RELEASE))
+            continue;
+        const directory_node *gateway = directory_find_by_identity(d, ipr.gateway);
+        if (!gateway || gateway->performance < DIRECTORY_MIN_PERFORMANCE) continue;
+        /* one pass, any number of pages: keep each with probability weight / weight so far */
+        choice->weight_total += gateway->performance;
+        uint64_t r;
+        random_bytes((uint8_t *)&r, sizeof r);
+        if (r % choice->weight_total < gateway->performance) {
+            choice->ipr = ipr;
+            memcpy(choice->version, version, sizeof choice->version);
+            choice->found = true;
+        }
+    }
+    return 0;
+}
+
 int directory_build_version(const char *json, size_t len, const uint8_t identity[32], uint32_t version[3])
 {
     json_value root, data, item;
     if (!json_parse(&root, json, len) || !json_object_get(&root, "data", &data)) return -1;
     size_t cursor = 0;
     while (json_next(&data, &cursor, &item)) {
-        json_value description, host, keys, build, v;
+        json_value description, host, keys;
         uint8_t key[32];
-        char text[32];
         if (!json_object_get(&item, "description", &description) ||
             !json_object_get(&description, "host_information", &host) || !json_object_get(&host, "keys", &keys) ||
             !get_key(&keys, "ed25519", key) || memcmp(key, identity, 32) != 0)
             continue;
-        if (!json_object_get(&description, "build_information", &build) ||
-            !json_object_get(&build, "build_version", &v) || !json_as_string(&v, text, sizeof text, NULL))
-            return -1;
-        unsigned major, minor, patch;
-        /* pre-release suffixes ("1.38.0-rc.1") count as their release, as the client does */
-        if (sscanf(text, "%u.%u.%u", &major, &minor, &patch) != 3) return -1;
-        version[0] = major;
-        version[1] = minor;
-        version[2] = patch;
-        return 0;
+        return parse_build_version(&description, version) ? 0 : -1;
     }
     return -1;
 }

@@ -19,6 +19,8 @@
 #define GATEWAY_RECORD_LEN (32 + GATEWAY_SHARED_KEY_LEN)
 /* the first exit release whose IPR speaks v10 */
 static const uint32_t IPR_V10_RELEASE[3] = {1, 37, 0};
+/* a bound on the described-node pages read to choose an exit */
+#define DESCRIBED_MAX_PAGES 64
 
 typedef enum {
     STEP_ENTRY_GATEWAYS, /* first run: the candidates for our gateway */
@@ -48,6 +50,9 @@ struct tunnel {
     bool have_gateway, have_shared_key;
     uint8_t gateway_identity[32], shared_key[GATEWAY_SHARED_KEY_LEN];
     mixnet_recipient ipr;
+    bool discover_ipr;                /* no preferredIpr: choose one from the described nodes */
+    directory_ipr_choice ipr_choice;
+    uint32_t described_page;
     gateway_client *gc;
     mixnet_client *mx;
     ipr_client *ic;
@@ -195,7 +200,8 @@ static void choose_gateway(tunnel *t)
 }
 
 static void topology_ready(tunnel *t);
-static void connect_ipr(tunnel *t, const char *described, size_t len);
+static void connect_ipr(tunnel *t, const uint32_t *version);
+static void ipr_lookup_answered(tunnel *t, const char *json, size_t len);
 
 static void on_fetched(void *ctx, int status, const uint8_t *body, size_t len, const char *error)
 {
@@ -237,7 +243,7 @@ static void on_fetched(void *ctx, int status, const uint8_t *body, size_t len, c
         if (!err) topology_ready(t);
         return;
     case STEP_IPR_VERSION:
-        connect_ipr(t, json, len);
+        ipr_lookup_answered(t, json, len);
         return;
     default:
         return;
@@ -382,7 +388,9 @@ static void start_mixnet_and_ipr(tunnel *t)
     schedule_mixnet(t);
     /* the exit's release decides the IPR protocol version */
     t->step = STEP_IPR_VERSION;
-    fetch_path(t, STEP_IPR_VERSION, "/v2/nym-nodes/described");
+    t->described_page = 0;
+    t->ipr_choice = (directory_ipr_choice){0};
+    fetch_path(t, STEP_IPR_VERSION, t->discover_ipr ? "/v2/nym-nodes/described?page=0" : "/v2/nym-nodes/described");
 }
 
 /* ---- the IPR ---- */
@@ -434,13 +442,40 @@ static void ipr_packet(void *ctx, const uint8_t *packet, size_t len)
     (void)net_input(packet, len);
 }
 
-static void connect_ipr(tunnel *t, const char *described, size_t len)
+/* Described nodes give the exit's release (v10 from 1.37.0), and the exit
+ * itself when there is no preferredIpr, over as many pages as there are. */
+static void ipr_lookup_answered(tunnel *t, const char *json, size_t len)
 {
-    uint32_t version[3];
-    bool v10 = described && directory_build_version(described, len, t->ipr.gateway, version) == 0 &&
-               (version[0] != IPR_V10_RELEASE[0]   ? version[0] > IPR_V10_RELEASE[0]
-                : version[1] != IPR_V10_RELEASE[1] ? version[1] > IPR_V10_RELEASE[1]
-                                                   : version[2] >= IPR_V10_RELEASE[2]);
+    if (!t->discover_ipr) {
+        uint32_t version[3];
+        bool known = directory_build_version(json, len, t->ipr.gateway, version) == 0;
+        connect_ipr(t, known ? version : NULL);
+        return;
+    }
+    if (directory_choose_ipr(&t->dir, json, len, &t->ipr_choice) != 0) {
+        fail(t, "the directory's described nodes could not be read");
+        return;
+    }
+    if (t->ipr_choice.seen < t->ipr_choice.total && t->described_page < DESCRIBED_MAX_PAGES) {
+        char path[64];
+        snprintf(path, sizeof path, "/v2/nym-nodes/described?page=%u", (unsigned)++t->described_page);
+        fetch_path(t, STEP_IPR_VERSION, path);
+        return;
+    }
+    if (!t->ipr_choice.found) {
+        fail(t, "the directory lists no usable exit (IP Packet Router)");
+        return;
+    }
+    t->ipr = t->ipr_choice.ipr;
+    connect_ipr(t, t->ipr_choice.version);
+}
+
+/* version: the exit node's release, or NULL when unknown (then v9) */
+static void connect_ipr(tunnel *t, const uint32_t *version)
+{
+    bool v10 = version && (version[0] != IPR_V10_RELEASE[0]   ? version[0] > IPR_V10_RELEASE[0]
+                           : version[1] != IPR_V10_RELEASE[1] ? version[1] > IPR_V10_RELEASE[1]
+                                                              : version[2] >= IPR_V10_RELEASE[2]);
     t->config.ipr.ipr = t->ipr;
     t->config.ipr.connect_version = v10 ? 10 : 9;
     ipr_client_callbacks callbacks = {t, ipr_connected, ipr_disconnected, ipr_packet};
@@ -481,9 +516,10 @@ tunnel *tunnel_create(const tunnel_config *config, const tunnel_callbacks *callb
 void tunnel_start(tunnel *t)
 {
     set_state(t, TUNNEL_CONNECTING, NULL);
-    if (mixnet_recipient_parse(&t->ipr, t->config.preferred_ipr, strlen(t->config.preferred_ipr)) != 0) {
-        fail(t, t->config.preferred_ipr[0] ? "preferredIpr is not a Nym address"
-                                           : "no exit: preferredIpr is required");
+    t->discover_ipr = !t->config.preferred_ipr[0];
+    if (!t->discover_ipr &&
+        mixnet_recipient_parse(&t->ipr, t->config.preferred_ipr, strlen(t->config.preferred_ipr)) != 0) {
+        fail(t, "preferredIpr is not a Nym address");
         return;
     }
     if (net_init(net_output, t) != 0) {

@@ -113,6 +113,27 @@ void ipr_reorder_expire(ipr_reorder *r, uint64_t now_ms);
 /* When ipr_reorder_expire next has work: UINT64_MAX when nothing waits. */
 uint64_t ipr_reorder_deadline_ms(const ipr_reorder *r);
 
+/* ---- choosing an exit (topology-and-api.md A9) ---- */
+
+/* The oldest release whose IPR speaks v9, the least the client connects to. */
+#define DIRECTORY_IPR_MIN_RELEASE {1, 30, 0}
+
+/* An exit chosen over one or more pages of described nodes. */
+typedef struct {
+    mixnet_recipient ipr;
+    uint32_t version[3]; /* the build of the node it runs on */
+    uint64_t weight_total;
+    bool found;
+    uint64_t seen, total; /* described nodes read so far, and the pages' total */
+} directory_ipr_choice;
+
+/* Reads one page of described nodes: every IPR on a node of release
+ * DIRECTORY_IPR_MIN_RELEASE or later whose gateway is in d with enough
+ * performance is a candidate, and one is kept at random, weighted by
+ * performance, across all the pages given. Fails when the page cannot be
+ * read. */
+int directory_choose_ipr(const directory *d, const char *json, size_t len, directory_ipr_choice *choice);
+
 /* ---- the IP Packet Router client (shared/spec/ipr.md §10) ---- */
 
 typedef struct {
@@ -176,7 +197,7 @@ typedef struct {
     char nym_api_url[256];  /* the directory's base, e.g. https://validator.nymtech.net/api/ */
     char client_id[64];     /* names the stored keys */
     bool force_tls;         /* wss to the gateway */
-    char preferred_ipr[MIXNET_RECIPIENT_TEXT_MAX];
+    char preferred_ipr[MIXNET_RECIPIENT_TEXT_MAX]; /* empty: one chosen from the directory */
     char preferred_gateway[64]; /* base58 identity, or empty for a random one */
     uint32_t connect_timeout_ms;       /* for the whole setup */
     uint32_t directory_timeout_ms;     /* per directory request */

@@ -59,6 +59,12 @@ void test_tunnel_setup(void)
     bring_up(&c, &o);
     CHECK(o.ready_count == 1);
 
+    /* no preferredIpr: the exit is found among the directory's described nodes */
+    tunnel_config_for(&c, &ln, "discovering", false);
+    c.preferred_ipr[0] = '\0';
+    bring_up(&c, &o);
+    CHECK(o.ready_count == 1);
+
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", storage);
     CHECK(system(cmd) == 0);
