@@ -7,6 +7,13 @@
  * for the SOA's minimum). Many lookups run at once; one for a name already
  * in flight joins it. IPv4 and IPv6 literals are answered without a query.
  *
+ * Each query goes out from a socket of its own (a random port) with a
+ * random ID; a datagram from another address or port, or with an ID this
+ * query did not send, is ignored. An answer to an earlier attempt of the
+ * same query still counts, since the mixnet's round trip varies. A
+ * truncated answer gives the addresses it holds (there is no TCP); one
+ * without any counts as a server failure.
+ *
  * One resolver per process, like the net layer below it. Callbacks run
  * only from the event loop, never inside a dns call (a cached or literal
  * answer comes on a zero-delay timer). */
@@ -38,7 +45,7 @@ const char *dns_error_text(int error);
 typedef struct {
     uint8_t family;     /* 4 or 6 */
     uint8_t octets[16]; /* the first 4 for IPv4 */
-    uint32_t ttl;       /* seconds left, as answered less the time cached */
+    uint32_t ttl;       /* seconds left, as answered less the time cached; UINT32_MAX for a literal */
 } dns_address;
 
 typedef struct {
@@ -52,7 +59,10 @@ typedef struct {
 
 /* 8.8.8.8 then 1.1.1.1 as the published mix-dns, port 53, 2 attempts of 3 s each. */
 void dns_config_default(dns_config *c);
-/* Applies a configuration (the cache is kept). NET_ERR_INVALID without servers. */
+/* Applies a configuration to the queries that start from now on (the
+ * cache is kept, trimmed to the new size). NET_ERR_INVALID without
+ * servers, more than DNS_MAX_SERVERS, port 0, or no attempts or time.
+ * Before any call, the default applies. */
 int dns_configure(const dns_config *c);
 
 /* Which records a lookup wants. */
@@ -66,10 +76,15 @@ typedef struct dns_lookup dns_lookup;
 
 /* Starts a lookup of name (ASCII, a trailing dot allowed) for the records
  * in want. With both, both are asked at once and the answer is their
- * union; it fails only when both do. Gives NULL with *error set when it
- * cannot start (an invalid name, no memory). */
+ * union (at most DNS_MAX_ADDRESSES); it fails only when both do, with
+ * the error of a failed query before that of a definite "no such name or
+ * address". An IPv4 or IPv6 literal (also in brackets) is its own answer,
+ * or DNS_ERR_NO_ADDRESS when want excludes its family. Gives NULL with
+ * *error (when not NULL) set when it cannot start: DNS_ERR_INVALID_NAME,
+ * DNS_ERR_NO_MEMORY, or NET_ERR_INVALID for no callback or an empty want. */
 dns_lookup *dns_resolve(const char *name, unsigned want, dns_callback callback, void *ctx, int *error);
-/* Stops waiting: the callback will not run. Not after the callback ran. */
+/* Stops waiting: the callback will not run. Not after the callback ran.
+ * A query nobody else waits for stops too. */
 void dns_cancel(dns_lookup *lookup);
 /* Forgets every cached answer. */
 void dns_cache_clear(void);
@@ -99,10 +114,14 @@ typedef struct {
     uint32_t negative_ttl; /* from the SOA of an NXDOMAIN or empty answer; 0 without one */
 } dns_answer;
 
-/* Reads a response to a query for name and type: checks it is a response
- * with one question equal to ours, follows CNAMEs within the message, and
- * collects the addresses. Gives 0, or -1 for any malformed or mismatched
- * message (every length bounded, compression loops refused). */
+/* Reads a response to a query for name and type (A or AAAA): checks it is
+ * a response with one question equal to ours (names compare without
+ * regard to case), follows CNAMEs within the message, and collects the
+ * addresses (only for NOERROR; duplicates once; TTLs capped at a week and
+ * at the CNAMEs' own). The ID is the caller's to check. Gives 0, or -1 for
+ * any malformed or mismatched message (every length bounded, compression
+ * pointers only backwards, CNAME loops refused); a truncated message may
+ * end within a section, and what was whole counts. */
 int dns_response_parse(const uint8_t *msg, size_t len, const char *name, uint16_t type, dns_answer *out);
 
 #endif

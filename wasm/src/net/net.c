@@ -705,6 +705,18 @@ static void net_udp_on_lwip_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
     pbuf_free(p);
 }
 
+/* lwIP gives ports in sequence after a random first one; a random port
+ * for each socket makes a forged answer (DNS) much harder to aim
+ * (RFC 5452 §9.2): one of the 16384 dynamic ports (RFC 6335). */
+#define NET_UDP_PORT_TRIES 16
+static err_t net_udp_bind_random_port(struct udp_pcb *pcb)
+{
+    err_t err = ERR_USE;
+    for (int i = 0; i < NET_UDP_PORT_TRIES && err == ERR_USE; i++)
+        err = udp_bind(pcb, IP4_ADDR_ANY, (u16_t)(0xc000 | (lwip_port_random() & 0x3fff)));
+    return err;
+}
+
 net_udp *net_udp_open(net_udp_datagram_fn on_datagram, void *ctx, int *error)
 {
     int result = NET_OK;
@@ -723,7 +735,7 @@ net_udp *net_udp_open(net_udp_datagram_fn on_datagram, void *ctx, int *error)
         if (!u->pcb) {
             result = NET_ERR_NO_BUFFERS;
         } else {
-            result = net_lwip_error(udp_bind(u->pcb, IP4_ADDR_ANY, 0));
+            result = net_lwip_error(net_udp_bind_random_port(u->pcb));
             if (result != NET_OK) udp_remove(u->pcb);
         }
         if (result != NET_OK) {
