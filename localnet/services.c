@@ -867,6 +867,8 @@ static bool write_nginx_config(const char *path, const char *run, const uint16_t
             "    # clients reached a virtual address, not this port: keep Locations relative\n"
             "    absolute_redirect off;\n"
             "    ssl_protocols TLSv1.2 TLSv1.3;\n"
+            "    # session IDs as well as tickets, so clients without tickets resume too\n"
+            "    ssl_session_cache shared:localnet:1m;\n"
             "    server {\n"
             "        listen 127.0.0.1:%u;\n        listen 127.0.0.1:%u ssl;\n"
             "        ssl_certificate \"%s/tls/good.pem\";\n        ssl_certificate_key \"%s/tls/good.key\";\n"

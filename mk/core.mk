@@ -116,6 +116,26 @@ $(OUT)/tests/test_platform_net.o: INCLUDES += -DWS_ECHO_SCRIPT='"$(CURDIR)/local
 TEST_SRCS := $(if $(filter wasm,$(VARIANT)),$(filter-out $(NATIVE_ONLY_TESTS),$(wildcard wasm/tests/*.c)),$(wildcard wasm/tests/*.c))
 TEST_OBJS := $(patsubst wasm/%.c,$(OUT)/%.o,$(TEST_SRCS))
 
+# The Mozilla roots, from Debian's ca-certificates, compiled in as BearSSL
+# trust anchors by a native build tool (for every variant)
+MOZILLA_ROOTS_DIR ?= /usr/share/ca-certificates/mozilla
+ROOTS_TOOL := build/native/bin/trust-anchors-to-c
+CORE_OBJS += $(OUT)/gen/mozilla_roots.o
+$(OUT)/gen/mozilla_roots.c: wasm/tools/trust_anchors_to_c.c wasm/src/crypto/trust_anchors.c $(wildcard $(MOZILLA_ROOTS_DIR)/*.crt)
+	@mkdir -p $(@D)
+	$(Q)$(MAKE) --no-print-directory -f mk/core.mk VARIANT=native $(ROOTS_TOOL)
+	$(Q)cat $(MOZILLA_ROOTS_DIR)/*.crt | $(ROOTS_TOOL) > $@.tmp && mv $@.tmp $@
+$(OUT)/gen/mozilla_roots.o: $(OUT)/gen/mozilla_roots.c
+	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -c $< -o $@
+ifeq ($(VARIANT),native)
+$(OUT)/tools/%.o: wasm/tools/%.c $(SODIUM_VERSION_H)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(OPT) $(OUR_WARNINGS) $(INCLUDES) -MMD -MP -c $< -o $@
+$(ROOTS_TOOL): $(OUT)/tools/trust_anchors_to_c.o $(OUT)/core/crypto/trust_anchors.o $(OUT)/libdeps.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(OPT) -o $@ $^
+endif
+
 $(OUT)/core/%.o: wasm/src/%.c $(SODIUM_VERSION_H)
 	@mkdir -p $(@D)
 	@$(if $(V),:,echo "  CC  $(VARIANT) $<")

@@ -68,7 +68,10 @@ typedef struct {
      * or stream_abort. Nothing follows. */
     void (*on_closed)(void *ctx, int error);
     /* optional (NULL) */
-    void (*on_end)(void *ctx);      /* the peer finished sending (close_notify, or FIN in the clear) */
+    /* The peer finished sending: close_notify, or FIN in the clear. A FIN
+     * without close_notify is on_closed(TLS_ERR_TRUNCATED) instead, which
+     * ends a body delimited by the close as a browser would. */
+    void (*on_end)(void *ctx);
     void (*on_writable)(void *ctx); /* room again after a write that took less than offered */
 } stream_events;
 
@@ -95,5 +98,9 @@ void stream_close(stream *s);
 /* Releases the handle with a TCP reset. No callback follows. Instead of
  * stream_close, exactly once. */
 void stream_abort(stream *s);
+
+/* Whether a DER certificate lists ip among its subjectAltName iPAddress
+ * entries (checked for servers reached by an IPv4 literal). */
+bool tls_certificate_names_ipv4(const uint8_t *der, size_t len, const uint8_t ip[4]);
 
 #endif

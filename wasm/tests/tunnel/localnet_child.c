@@ -156,3 +156,50 @@ void tunnel_config_for(tunnel_config *c, const localnet_child *ln, const char *c
     c->force_tls = tls;
     c->connect_timeout_ms = 30000;
 }
+
+bool tunnel_fixture_start(tunnel_fixture *f, const char *client_id)
+{
+    memset(f, 0, sizeof *f);
+    f->state.state = TUNNEL_CONNECTING;
+    if (!localnet_child_start(&f->ln, NULL)) return false;
+    snprintf(f->storage, sizeof f->storage, "/tmp/tunnel-storage-XXXXXX");
+    if (!mkdtemp(f->storage)) {
+        f->storage[0] = '\0';
+        return false;
+    }
+    platform_set_storage_dir(f->storage);
+    tunnel_config c;
+    tunnel_config_for(&c, &f->ln, client_id, false);
+    snprintf(c.preferred_gateway, sizeof c.preferred_gateway, "%s", f->ln.entry_identity);
+    /* the Poisson stream caps sending at about 50 packets a second; make bench measures it */
+    c.traffic.disable_poisson_traffic = true;
+    f->t = tunnel_create(&c, &(tunnel_callbacks){&f->state, observe_state});
+    if (!f->t) return false;
+    tunnel_start(f->t);
+    run_until_settled(&f->state, 35000);
+    if (f->state.state != TUNNEL_READY) fprintf(stderr, "tunnel: %s\n", f->state.reason);
+    return f->state.state == TUNNEL_READY;
+}
+
+void tunnel_fixture_stop(tunnel_fixture *f)
+{
+    if (f->t) {
+        tunnel_stop(f->t);
+        tunnel_destroy(f->t);
+        f->t = NULL;
+    }
+    if (f->storage[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->storage);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", f->storage);
+        f->storage[0] = '\0';
+    }
+    localnet_child_stop(&f->ln);
+}
+
+bool run_until(const bool *done, uint64_t timeout_ms)
+{
+    uint64_t end = platform_monotonic_ms() + timeout_ms;
+    while (!*done && platform_monotonic_ms() < end) platform_run_once(50);
+    return *done;
+}

@@ -49,4 +49,21 @@ void run_until_settled(observed *o, uint64_t timeout_ms);
 /* The tunnel settings for this localnet: its directory and IPR, ws or wss. */
 void tunnel_config_for(tunnel_config *c, const localnet_child *ln, const char *client_id, bool tls);
 
+/* A localnet and a ready tunnel through it (ws, the given gateway, Poisson
+ * traffic off so tests run at the network's speed), for a test group. */
+typedef struct {
+    localnet_child ln;
+    char storage[64];
+    observed state;
+    tunnel *t;
+} tunnel_fixture;
+
+/* False (after saying why on stderr) when localnet or the tunnel did not
+ * come up; tunnel_fixture_stop is still due. */
+bool tunnel_fixture_start(tunnel_fixture *f, const char *client_id);
+void tunnel_fixture_stop(tunnel_fixture *f);
+
+/* Runs the event loop until *done or the timeout; gives *done. */
+bool run_until(const bool *done, uint64_t timeout_ms);
+
 #endif
