@@ -458,7 +458,7 @@ static void follow_redirect(http_fetch *f)
     http_url_free(&f->url);
     f->url = f->next_url;
     memset(&f->next_url, 0, sizeof f->next_url);
-    snprintf(f->method, sizeof f->method, "%s", f->next_method);
+    if (f->next_method != f->method) snprintf(f->method, sizeof f->method, "%s", f->next_method);
     size_t kept = 0;
     for (size_t i = 0; i < f->header_count; i++)
         if (http_redirect_keeps_header(f->headers[i].name, f->headers[i].name_len, f->next_drops_body, cross_origin))
