@@ -57,6 +57,8 @@ void test_http_urls(void)
     CHECK(parses_to("http://h?q", "http://h/?q"));
     CHECK(parses_to("http://h/a/./b/../c", "http://h/a/c"));
     CHECK(parses_to("http://h.example./x", "http://h.example/x"));
+    CHECK(parses_to("http://h.:8080/x", "http://h:8080/x"));
+    CHECK(parses_to("http://p.:", "http://p/"));
     CHECK(parses_to("http://h/%20?%41", "http://h/%20?%41"));
 
     CHECK(parse_error("ftp://h/") == HTTP_FETCH_ERR_UNSUPPORTED_URL);

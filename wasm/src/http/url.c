@@ -169,7 +169,7 @@ static int parse_authority(http_url *url, const char *s, size_t len)
     if (url->host_is_ipv4 && !parse_ipv4(url->host, host_len, &url->ipv4)) return HTTP_FETCH_ERR_INVALID_URL;
     url->port = url->https ? 443 : 80;
     if (colon) {
-        size_t digits = len - host_len - 1;
+        size_t digits = len - (size_t)(colon - s) - 1;
         const char *p = colon + 1;
         if (digits > 5) return HTTP_FETCH_ERR_INVALID_URL;
         if (digits > 0) {
