@@ -294,6 +294,8 @@ static int build_head(http_fetch *f)
     int len = http_request_head_build(f->head, MAX_HEAD_LEN, f->method, &f->url, f->headers, f->header_count, kind,
                                       length);
     if (len < 0) return HTTP_FETCH_ERR_INVALID_REQUEST;
+    char *fitted = realloc(f->head, (size_t)len); /* a fetch keeps its head while it lasts */
+    if (fitted) f->head = fitted;
     f->head_len = (size_t)len;
     f->head_sent = 0;
     f->body_sent = 0;
