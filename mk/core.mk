@@ -154,7 +154,7 @@ $(OUT)/libcore.a: $(CORE_OBJS)
 
 ifeq ($(VARIANT),wasm)
 TEST_BIN := $(OUT)/ctests.cjs
-WASM_EXPORTS := _blake3_hash,_malloc,_free,_mix_tunnel_setup,_mix_tunnel_disconnect,_mix_tunnel_state_json,_mix_tunnel_stats_json,_mix_last_error,_mix_dns_resolve,_mix_dns_cancel,_mix_ws_open,_mix_ws_send,_mix_ws_close,_mix_ws_buffered_amount
+WASM_EXPORTS := _blake3_hash,_malloc,_free,_mix_tunnel_setup,_mix_tunnel_disconnect,_mix_tunnel_state_json,_mix_tunnel_stats_json,_mix_last_error,_mix_dns_resolve,_mix_dns_cancel,_mix_ws_open,_mix_ws_send,_mix_ws_close,_mix_ws_buffered_amount,_mix_fetch_start,_mix_fetch_body_write,_mix_fetch_body_end,_mix_fetch_consumed,_mix_fetch_abort
 # the C tests run under node, and the module the browser loads
 $(TEST_BIN): $(TEST_OBJS) $(OUT)/libcore.a $(OUT)/libdeps.a mk/core.mk
 	$(CC) $(OPT) -sENVIRONMENT=node -sSINGLE_FILE -sEXIT_RUNTIME=1 -sALLOW_MEMORY_GROWTH=1 -sTOTAL_STACK=1048576 \

@@ -24,6 +24,12 @@ declare module 'mixcore' {
     _mix_ws_send(id: number, binary: boolean, dataPtr: number, len: number): number;
     _mix_ws_close(id: number, code: number, reasonPtr: number): number;
     _mix_ws_buffered_amount(id: number): number;
+    /** Request JSON and an optional body of bytes (0, 0 for none); 0, or -1 with _mix_last_error. */
+    _mix_fetch_start(id: number, requestJsonPtr: number, bodyPtr: number, bodyLen: number): number;
+    _mix_fetch_body_write(id: number, dataPtr: number, len: number): number;
+    _mix_fetch_body_end(id: number): number;
+    _mix_fetch_consumed(id: number, len: number): void;
+    _mix_fetch_abort(id: number): void;
   }
   export default function createMixCore(overrides?: Record<string, unknown>): Promise<MixCore>;
 }

@@ -114,6 +114,10 @@ export function coreOptionsJson(o: ResolvedOptions): string {
     openReplySurbs: o.openReplySurbs,
     dataReplySurbs: o.dataReplySurbs,
     connectTimeoutMs: o.connectTimeoutMs,
+    primaryDns: o.primaryDns,
+    fallbackDns: o.fallbackDns,
+    dnsTimeoutMs: o.dnsTimeoutMs,
+    maxRedirects: o.maxRedirects,
   };
   if (o.preferredIpr) core['preferredIpr'] = o.preferredIpr;
   if (o.preferredGateway) core['preferredGateway'] = o.preferredGateway;

@@ -7,6 +7,8 @@ import { openRecordStore } from './storage';
 import type {
   IMixTunnelWorker,
   MixDnsAddress,
+  MixFetchEventCallback,
+  MixFetchRequest,
   MixWebSocketEventCallback,
   SetupMixTunnelOpts,
   TunnelState,
@@ -36,6 +38,13 @@ interface DnsEvent {
 let lastRequestId = 0;
 const dnsWaiting = new Map<number, (answer: DnsEvent) => void>();
 const sockets = new Map<number, MixWebSocketEventCallback>();
+
+/** A fetch in flight: its page callback, and a streamed body waiting for room. */
+interface FetchInFlight {
+  onEvent: MixFetchEventCallback;
+  writable?: (() => void) | undefined;
+}
+const fetches = new Map<number, FetchInFlight>();
 const textDecoder = new TextDecoder();
 
 /* wasm/src/ws/ws.h's ws_call_result */
@@ -87,6 +96,36 @@ async function loadCore(): Promise<MixCore & CoreHooks> {
               reason: event['reason'] as string,
               wasClean: event['wasClean'] as boolean,
             });
+        } else if (event.event === 'fetch') {
+          const id = event['id'] as number;
+          const f = fetches.get(id);
+          if (!f) return;
+          const type = event['type'] as string;
+          if (type === 'writable') {
+            const wake = f.writable;
+            f.writable = undefined;
+            wake?.();
+          } else if (type === 'response') {
+            void f.onEvent({
+              type,
+              status: event['status'] as number,
+              statusText: event['statusText'] as string,
+              headers: event['headers'] as Array<[string, string]>,
+              url: event['url'] as string,
+              redirected: event['redirected'] as boolean,
+            });
+          } else if (type === 'end' || type === 'error') {
+            fetches.delete(id);
+            f.writable?.();
+            if (type === 'end') void f.onEvent({ type });
+            else
+              void f.onEvent({
+                type,
+                name: event['name'] as 'TypeError' | 'TimeoutError',
+                message: event['message'] as string,
+              });
+            setTimeout(() => releaseCallback(f.onEvent), 0);
+          }
         } else if (event.event === 'dns') {
           const answer = event as unknown as DnsEvent;
           const waiting = dnsWaiting.get(answer.id);
@@ -96,7 +135,10 @@ async function loadCore(): Promise<MixCore & CoreHooks> {
       },
       onMixData: (kind, id, bytes) => {
         const onEvent = sockets.get(id);
-        if (kind === 'ws-text') void onEvent?.({ type: 'text', data: textDecoder.decode(bytes) });
+        if (kind === 'fetch-body') {
+          const f = fetches.get(id);
+          void f?.onEvent(Comlink.transfer({ type: 'body', chunk: bytes }, [bytes.buffer]));
+        } else if (kind === 'ws-text') void onEvent?.({ type: 'text', data: textDecoder.decode(bytes) });
         else if (kind === 'ws-binary') void onEvent?.(Comlink.transfer({ type: 'binary', data: bytes }, [bytes.buffer]));
       },
     };
@@ -172,6 +214,10 @@ type LifecycleApi = Pick<
   | 'wsOpen'
   | 'wsSend'
   | 'wsClose'
+  | 'fetchStart'
+  | 'fetchBody'
+  | 'fetchConsumed'
+  | 'fetchAbort'
 >;
 
 function readyCore(): MixCore & CoreHooks {
@@ -226,6 +272,11 @@ const api: LifecycleApi = {
       void onEvent({ type: 'close', code: 1006, reason: '', wasClean: false });
     }
     sockets.clear();
+    for (const f of fetches.values()) {
+      void f.onEvent({ type: 'error', name: 'TypeError', message: 'the tunnel was disconnected' });
+      f.writable?.();
+    }
+    fetches.clear();
     const waiting = [...dnsWaiting.values()];
     dnsWaiting.clear();
     for (const answer of waiting) answer({ event: 'dns', id: 0, error: 'the tunnel was disconnected', addresses: [] });
@@ -246,6 +297,62 @@ const api: LifecycleApi = {
   },
   async mixResolve(hostname: string): Promise<MixDnsAddress[]> {
     return resolve(hostname, 3);
+  },
+  async fetchStart(request: MixFetchRequest, onEvent: MixFetchEventCallback): Promise<number> {
+    const m = readyCore();
+    const id = nextRequestId();
+    const json = JSON.stringify({
+      url: request.url,
+      method: request.method,
+      headers: request.headers,
+      redirect: request.redirect,
+      timeoutMs: request.timeoutMs,
+      bodyStreamed: request.bodyStreamed,
+    });
+    fetches.set(id, { onEvent });
+    const body = request.body;
+    const started = callWithString(
+      m,
+      (jsonPtr) =>
+        body
+          ? callWithBytes(m, (bodyPtr) => m._mix_fetch_start(id, jsonPtr, bodyPtr, body.length), body)
+          : m._mix_fetch_start(id, jsonPtr, 0, 0),
+      json,
+    );
+    if (started !== 0) {
+      fetches.delete(id);
+      throw new TypeError(m.UTF8ToString(m._mix_last_error()));
+    }
+    return id;
+  },
+  async fetchBody(id: number, chunk: Uint8Array | null): Promise<void> {
+    const m = loadedCore();
+    if (chunk === null) {
+      if (fetches.has(id) && m._mix_fetch_body_end(id) < 0) throw new TypeError('the request body could not be ended');
+      return;
+    }
+    let offset = 0;
+    while (offset < chunk.length) {
+      const f = fetches.get(id);
+      if (!f) throw new TypeError('the request is over');
+      const rest = chunk.subarray(offset);
+      const taken = callWithBytes(m, (ptr) => m._mix_fetch_body_write(id, ptr, rest.length), rest);
+      if (taken < 0) throw new TypeError('the request body was refused');
+      offset += taken;
+      if (offset < chunk.length) await new Promise<void>((wake) => (f.writable = wake));
+    }
+  },
+  async fetchConsumed(id: number, bytes: number): Promise<void> {
+    core?._mix_fetch_consumed(id, bytes);
+  },
+  async fetchAbort(id: number): Promise<void> {
+    const f = fetches.get(id);
+    fetches.delete(id);
+    core?._mix_fetch_abort(id);
+    if (f) {
+      f.writable?.();
+      setTimeout(() => releaseCallback(f.onEvent), 0);
+    }
   },
   async wsOpen(url: string, protocols: string[], onEvent: MixWebSocketEventCallback): Promise<number> {
     const m = readyCore();

@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "codec/codec.h"
 #include "dns/dns.h"
+#include "http/http.h"
 #include "tls/tls.h"
 #include "tunnel/tunnel.h"
 #include "ws/ws.h"
@@ -41,10 +42,19 @@ typedef struct ws_handle {
     struct ws_handle *next;
 } ws_handle;
 
+/* a fetch the page waits on */
+typedef struct fetch_handle {
+    unsigned id;
+    http_fetch *fetch;
+    struct fetch_handle *next;
+} fetch_handle;
+
 static struct {
     tunnel *t;
     dns_request *lookups;
     ws_handle *sockets;
+    fetch_handle *fetches;
+    uint32_t max_redirects;
     mix_data_handler data_handler;
     char error[ERROR_MAX];
     char answer[JSON_ANSWER_MAX];
@@ -138,6 +148,7 @@ static bool parse_socket_address(const json_value *value, net_ipv4 *address, uin
 
 typedef struct {
     json_value extra_pem;
+    uint32_t max_redirects;
     dns_config dns;
     uint16_t fallback_port;
 } setup_extras;
@@ -169,6 +180,8 @@ static bool apply_option(tunnel_config *c, const json_value *key, const json_val
     if (json_string_equals(key, "primaryDns")) return parse_socket_address(value, &x->dns.servers[0], &x->dns.port);
     if (json_string_equals(key, "fallbackDns"))
         return parse_socket_address(value, &x->dns.servers[1], &x->fallback_port);
+    if (json_string_equals(key, "maxRedirects"))
+        return json_as_u64(value, &n) && n <= 255 && (x->max_redirects = (uint32_t)n, true);
     if (json_string_equals(key, "dnsTimeoutMs"))
         return json_as_u64(value, &n) && n >= 1 && n <= UINT32_MAX && (x->dns.attempt_timeout_ms = (uint32_t)n, true);
     return false;
@@ -182,7 +195,8 @@ API_EXPORT int mix_tunnel_setup(const char *options_json)
     json_value root, key, value;
     if (!options_json || !json_parse(&root, options_json, strlen(options_json)) || root.type != JSON_OBJECT)
         return fail_setup("%s", "options must be a JSON object");
-    setup_extras x = {.extra_pem = {.type = JSON_INVALID}};
+    /* the published default */
+    setup_extras x = {.extra_pem = {.type = JSON_INVALID}, .max_redirects = 5};
     dns_config_default(&x.dns);
     x.fallback_port = x.dns.port;
     size_t cursor = 0;
@@ -208,6 +222,10 @@ API_EXPORT int mix_tunnel_setup(const char *options_json)
         free(pem);
         if (!ok) return fail_setup("%s", "extraTrustAnchors holds no valid PEM certificate");
     }
+    api.max_redirects = x.max_redirects;
+    http_pool_config pool;
+    http_pool_config_default(&pool);
+    http_pool_configure(&pool);
     api.t = tunnel_create(&c, &(tunnel_callbacks){NULL, on_state_changed});
     if (!api.t) return fail_setup("%s", "out of memory");
     api.error[0] = '\0';
@@ -217,12 +235,15 @@ API_EXPORT int mix_tunnel_setup(const char *options_json)
 
 static void dns_requests_cancel_all(void);
 static void ws_handles_release_all(void);
+static void fetch_handles_close_all(void);
 
 API_EXPORT void mix_tunnel_disconnect(void)
 {
     if (!api.t) return;
     dns_requests_cancel_all();
     ws_handles_release_all();
+    fetch_handles_close_all();
+    http_pool_close_idle();
     tunnel_stop(api.t);
     tunnel_destroy(api.t);
     api.t = NULL;
@@ -582,4 +603,219 @@ API_EXPORT size_t mix_ws_buffered_amount(unsigned id)
 {
     ws_handle *h = ws_handle_find(id);
     return h ? ws_buffered_amount(h->socket) : 0;
+}
+
+/* ---- fetches ---- */
+
+static fetch_handle *fetch_handle_find(unsigned id)
+{
+    for (fetch_handle *h = api.fetches; h; h = h->next)
+        if (h->id == id) return h;
+    return NULL;
+}
+
+static void fetch_handle_close(fetch_handle *h)
+{
+    for (fetch_handle **p = &api.fetches; *p; p = &(*p)->next) {
+        if (*p == h) {
+            *p = h->next;
+            break;
+        }
+    }
+    if (h->fetch) http_fetch_close(h->fetch);
+    free(h);
+}
+
+static void fetch_handles_close_all(void)
+{
+    while (api.fetches) fetch_handle_close(api.fetches);
+}
+
+static void fetch_event_begin(json_writer *w, char *buf, size_t cap, unsigned id, const char *type)
+{
+    json_writer_init(w, buf, cap);
+    json_object_begin(w);
+    json_key(w, "event");
+    json_write_cstring(w, "fetch");
+    json_key(w, "id");
+    json_write_u64(w, id);
+    json_key(w, "type");
+    json_write_cstring(w, type);
+}
+
+static void fetch_responded(void *ctx, const http_response *r)
+{
+    fetch_handle *h = ctx;
+    size_t cap = 1024 + strlen(r->url) * 2 + r->reason_len * 6;
+    for (size_t i = 0; i < r->header_count; i++) cap += (r->headers[i].name_len + r->headers[i].value_len) * 6 + 8;
+    char *buf = malloc(cap);
+    if (!buf) return;
+    json_writer w;
+    fetch_event_begin(&w, buf, cap, h->id, "response");
+    json_key(&w, "status");
+    json_write_u64(&w, (uint64_t)r->status);
+    json_key(&w, "statusText");
+    json_write_string(&w, r->reason, r->reason_len);
+    json_key(&w, "headers");
+    json_array_begin(&w);
+    for (size_t i = 0; i < r->header_count; i++) {
+        json_array_begin(&w);
+        json_write_string(&w, r->headers[i].name, r->headers[i].name_len);
+        json_write_string(&w, r->headers[i].value, r->headers[i].value_len);
+        json_array_end(&w);
+    }
+    json_array_end(&w);
+    json_key(&w, "url");
+    json_write_cstring(&w, r->url);
+    json_key(&w, "redirected");
+    json_write_bool(&w, r->redirected);
+    json_object_end(&w);
+    if (json_writer_finish(&w) >= 0) emit(buf);
+    free(buf);
+}
+
+static void fetch_body(void *ctx, const uint8_t *data, size_t len)
+{
+    fetch_handle *h = ctx;
+    emit_data("fetch-body", h->id, data, len);
+}
+
+static void fetch_completed(void *ctx, int error, const http_header *trailers, size_t trailer_count)
+{
+    fetch_handle *h = ctx;
+    (void)trailers;
+    (void)trailer_count;
+    char buf[512];
+    json_writer w;
+    fetch_event_begin(&w, buf, sizeof buf, h->id, error ? "error" : "end");
+    if (error) {
+        json_key(&w, "name");
+        json_write_cstring(&w, error == HTTP_FETCH_ERR_TIMEOUT ? "TimeoutError" : "TypeError");
+        json_key(&w, "message");
+        json_write_cstring(&w, http_fetch_error_text(error));
+    }
+    json_object_end(&w);
+    /* the fetch is over: its handle goes before the page hears, so the id is free */
+    fetch_handle_close(h);
+    if (json_writer_finish(&w) >= 0) emit(buf);
+}
+
+static void fetch_writable(void *ctx)
+{
+    fetch_handle *h = ctx;
+    char buf[128];
+    json_writer w;
+    fetch_event_begin(&w, buf, sizeof buf, h->id, "writable");
+    json_object_end(&w);
+    if (json_writer_finish(&w) >= 0) emit(buf);
+}
+
+static const http_fetch_events FETCH_EVENTS = {
+    .on_response = fetch_responded,
+    .on_body = fetch_body,
+    .on_complete = fetch_completed,
+    .on_body_writable = fetch_writable,
+};
+
+#define FETCH_MAX_URL 8192
+#define FETCH_MAX_METHOD 32
+
+static bool parse_redirect_mode(const json_value *v, http_redirect_mode *mode)
+{
+    if (json_string_equals(v, "follow")) *mode = HTTP_REDIRECT_FOLLOW;
+    else if (json_string_equals(v, "manual")) *mode = HTTP_REDIRECT_MANUAL;
+    else if (json_string_equals(v, "error")) *mode = HTTP_REDIRECT_ERROR;
+    else return false;
+    return true;
+}
+
+API_EXPORT int mix_fetch_start(unsigned id, const char *request_json, const unsigned char *body, size_t body_len)
+{
+    if (!api.t) {
+        snprintf(api.error, sizeof api.error, "tunnel not connected");
+        return -1;
+    }
+    json_value root, v, pair, name, value;
+    char url[FETCH_MAX_URL], method[FETCH_MAX_METHOD] = "GET";
+    http_fetch_options o = {.method = method, .url = url, .max_redirects = api.max_redirects};
+    uint64_t timeout = 0;
+    size_t len, cursor = 0;
+    bool ok = request_json && json_parse(&root, request_json, strlen(request_json)) && root.type == JSON_OBJECT &&
+              json_object_get(&root, "url", &v) && json_as_string(&v, url, sizeof url, &len) &&
+              (!json_object_get(&root, "method", &v) || json_as_string(&v, method, sizeof method, &len)) &&
+              (!json_object_get(&root, "redirect", &v) || parse_redirect_mode(&v, &o.redirect)) &&
+              (!json_object_get(&root, "timeoutMs", &v) || (json_as_u64(&v, &timeout) && timeout <= UINT32_MAX)) &&
+              (!json_object_get(&root, "bodyStreamed", &v) || json_as_bool(&v, &o.body_written));
+    /* redirects: 0 means "none" to the page but the layer's default to http.h */
+    if (ok && o.redirect == HTTP_REDIRECT_FOLLOW && api.max_redirects == 0) o.redirect = HTTP_REDIRECT_ERROR;
+    o.timeout_ms = (uint32_t)timeout;
+    /* the headers' text is decoded into one block, each name and value NUL-ended */
+    size_t header_count = 0, text_cap = strlen(request_json) + 1, text_len = 0;
+    http_header *headers = NULL;
+    char *text = NULL;
+    if (ok && json_object_get(&root, "headers", &v)) {
+        ok = v.type == JSON_ARRAY;
+        while (ok && json_next(&v, &cursor, &pair)) header_count++;
+        headers = calloc(header_count ? header_count : 1, sizeof *headers);
+        text = malloc(text_cap);
+        ok = ok && headers && text;
+        cursor = 0;
+        for (size_t i = 0; ok && json_next(&v, &cursor, &pair); i++) {
+            size_t inner = 0;
+            ok = pair.type == JSON_ARRAY && json_next(&pair, &inner, &name) && json_next(&pair, &inner, &value);
+            size_t name_len = 0, value_len = 0;
+            ok = ok && json_as_string(&name, text + text_len, text_cap - text_len, &name_len);
+            if (ok) headers[i].name = text + text_len, headers[i].name_len = name_len, text_len += name_len + 1;
+            ok = ok && json_as_string(&value, text + text_len, text_cap - text_len, &value_len);
+            if (ok) headers[i].value = text + text_len, headers[i].value_len = value_len, text_len += value_len + 1;
+        }
+    }
+    o.headers = headers;
+    o.header_count = header_count;
+    if (!o.body_written && body) {
+        o.body = body;
+        o.body_len = body_len;
+    }
+    o.body_written_length = HTTP_BODY_LENGTH_UNKNOWN;
+    fetch_handle *h = ok ? calloc(1, sizeof *h) : NULL;
+    if (h) {
+        h->id = id;
+        h->next = api.fetches;
+        api.fetches = h;
+        int error = HTTP_FETCH_ERR_NO_MEMORY;
+        h->fetch = http_fetch_start(&o, &FETCH_EVENTS, h, &error);
+        /* a request that cannot start fails like any other, before this returns */
+        if (!h->fetch) fetch_completed(h, error, NULL, 0);
+    }
+    free(headers);
+    free(text);
+    if (!ok) {
+        snprintf(api.error, sizeof api.error, "mix_fetch_start: the request is malformed");
+        return -1;
+    }
+    return h ? 0 : -1;
+}
+
+API_EXPORT int mix_fetch_body_write(unsigned id, const unsigned char *data, size_t len)
+{
+    fetch_handle *h = fetch_handle_find(id);
+    return h ? http_fetch_body_write(h->fetch, data, len) : NET_ERR_CLOSED;
+}
+
+API_EXPORT int mix_fetch_body_end(unsigned id)
+{
+    fetch_handle *h = fetch_handle_find(id);
+    return h ? http_fetch_body_end(h->fetch) : NET_ERR_CLOSED;
+}
+
+API_EXPORT void mix_fetch_consumed(unsigned id, size_t len)
+{
+    fetch_handle *h = fetch_handle_find(id);
+    if (h) http_fetch_body_consumed(h->fetch, len);
+}
+
+API_EXPORT void mix_fetch_abort(unsigned id)
+{
+    fetch_handle *h = fetch_handle_find(id);
+    if (h) fetch_handle_close(h);
 }

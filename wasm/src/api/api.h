@@ -55,6 +55,26 @@ int mix_ws_close(unsigned id, int code, const char *reason);
 /* Bytes queued by mix_ws_send and not yet handed to the network. */
 size_t mix_ws_buffered_amount(unsigned id);
 
+/* Starts a fetch. request is JSON {"url":..., "method":"GET",
+ * "headers":[["name","value"],...], "redirect":"follow|manual|error",
+ * "timeoutMs":0, "bodyStreamed":false}; a body of bytes comes as body and
+ * body_len (body NULL: none), a streamed one through mix_fetch_body_write
+ * and mix_fetch_body_end. Events {"event":"fetch","id":id,"type":...}:
+ * "response" (status, statusText, headers as pairs in order, url,
+ * redirected), body bytes through the data handler (kind "fetch-body"),
+ * then "end" or "error" (name "TypeError" or "TimeoutError", message),
+ * after which the id is free; "writable" when a streamed body has room
+ * again. Gives 0, or -1 with mix_last_error (no tunnel, bad JSON). */
+int mix_fetch_start(unsigned id, const char *request_json, const unsigned char *body, size_t body_len);
+/* Gives how many bytes of a streamed body it took (fewer: wait for
+ * "writable"), or a negative error when the fetch is over. */
+int mix_fetch_body_write(unsigned id, const unsigned char *data, size_t len);
+int mix_fetch_body_end(unsigned id);
+/* The page took len more body bytes: more may come. */
+void mix_fetch_consumed(unsigned id, size_t len);
+/* Stops the fetch; no event follows. */
+void mix_fetch_abort(unsigned id);
+
 /* Where events go: one JSON object per event, such as
  * {"event":"state","state":"ready","reason":null}. The web build sends
  * them to Module.onMixEvent without this. */
