@@ -25,13 +25,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Route, Request, WebSocket as PwWebSocket } from 'playwright-core';
+import type { WebSocket as PwWebSocket } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type TestBrowser } from '../e2e/support/browser';
 import { REPO_ROOT } from '../e2e/support/bundle';
 import { serveDirectory, type StaticServer } from '../e2e/support/static-server';
-import type { FetchResult, Outcome } from './published.page';
+import type { FetchResult } from './published.page';
 import { bundlePublished } from './support/bundle';
+import { LOOPBACK, NYM_API, confineToLocalnet } from './support/directory';
+import type { Outcome } from './support/outcome';
 import { startLocalnet, type Localnet, type NodeStats } from './support/localnet';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -39,13 +41,9 @@ const LOCALNET_BIN = path.resolve(process.env['LOCALNET'] || path.join(REPO_ROOT
 const LOG_PATH = path.join(REPO_ROOT, 'build/interop/published.log');
 const LOCALNET_LOG_PATH = path.join(REPO_ROOT, 'build/interop/localnet.log');
 
-/** The one nym-api base URL the published client knows (topology-and-api.md A1). */
-const NYM_API = 'https://validator.nymtech.net/api/';
 /** localnet/services.h SERVICES_SMALL_TXT */
 const SMALL_TXT = 'hello from the localnet nginx\n';
 const NGINX_IP = '192.0.2.10';
-/** localnet names its gateways localhost; its status line says 127.0.0.1 */
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 // Bounds on every wait (the mixnet has real delays, so they are generous).
 const SETUP_TIMEOUT_MS = 120_000;
@@ -120,46 +118,6 @@ function watchWebSocket(ws: PwWebSocket): void {
   ws.on('framereceived', frame('received'));
   ws.on('socketerror', (e) => wsEvents.push({ t: now(), conn, kind: 'error', text: String(e) }));
   ws.on('close', () => wsEvents.push({ t: now(), conn, kind: 'close' }));
-}
-
-/** Answers a nym-api request from localnet's directory. */
-async function answerFromLocalnet(route: Route, request: Request, directoryUrl: string): Promise<void> {
-  const url = request.url();
-  const rel = url.slice(NYM_API.length);
-  const headers = request.headers();
-  const entry: DirectoryRequest = {
-    t: now(),
-    method: request.method(),
-    path: rel,
-    accept: headers['accept'] ?? '',
-    contentType: headers['content-type'] ?? '',
-    status: 0,
-    answerType: '',
-  };
-  directoryRequests.push(entry);
-  try {
-    const forwarded: Record<string, string> = {};
-    for (const name of ['accept', 'content-type', 'origin', 'access-control-request-method', 'access-control-request-headers']) {
-      if (headers[name]) forwarded[name] = headers[name];
-    }
-    const res = await fetch(directoryUrl + rel, {
-      method: request.method(),
-      headers: forwarded,
-      signal: AbortSignal.timeout(10_000),
-    });
-    const body = Buffer.from(await res.arrayBuffer());
-    const answer: Record<string, string> = {};
-    res.headers.forEach((value, name) => {
-      if (name !== 'content-length' && name !== 'connection' && name !== 'keep-alive') answer[name] = value;
-    });
-    entry.status = res.status;
-    entry.answerType = res.headers.get('content-type') ?? '';
-    await route.fulfill({ status: res.status, headers: answer, body });
-  } catch (e) {
-    entry.error = String(e);
-    entry.status = 502;
-    await route.fulfill({ status: 502, contentType: 'text/plain', body: `interop test: localnet directory: ${String(e)}` });
-  }
 }
 
 /** A well-formed Nym address whose client part nobody holds, at `gateway`. */
@@ -292,23 +250,23 @@ describe('the published @nymproject/mix-fetch 2.1.1 against localnet', () => {
     browser = await launchChromium();
     const { context, page } = browser;
 
-    await context.route('**/*', async (route, request) => {
-      const url = request.url();
-      if (url.startsWith(NYM_API)) return answerFromLocalnet(route, request, status.directory_url);
-      const u = new URL(url);
-      if (u.protocol === 'blob:' || u.protocol === 'data:' || LOOPBACK.has(u.hostname)) return route.continue();
-      blocked.push(`${now()} ${request.method()} ${url}`);
-      return route.abort('blockedbyclient');
-    });
-    // WebSockets are not HTTP requests: close any that is not for loopback
-    // (this reaches the page's own; the worker's are only watched).
-    await context.routeWebSocket(
-      (u) => !LOOPBACK.has(u.hostname),
-      (ws) => {
-        blocked.push(`${now()} WebSocket ${ws.url()}`);
-        void ws.close({ code: 1008, reason: 'interop test: no internet' });
+    await confineToLocalnet(context, status.directory_url, {
+      onDirectoryRequest(request, answer) {
+        const headers = request.headers();
+        const entry: DirectoryRequest = {
+          t: now(),
+          method: request.method(),
+          path: request.url().slice(NYM_API.length),
+          accept: headers['accept'] ?? '',
+          contentType: headers['content-type'] ?? '',
+          status: 0,
+          answerType: '',
+        };
+        directoryRequests.push(entry);
+        void answer.then((a) => Object.assign(entry, a));
       },
-    );
+      onBlocked: (what) => blocked.push(`${now()} ${what}`),
+    });
     page.on('websocket', watchWebSocket);
     page.on('console', (msg) =>
       consoleLines.push({ t: now(), type: msg.type(), fromWorker: msg.worker() !== null, text: msg.text() }),
