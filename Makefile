@@ -77,10 +77,12 @@ fuzz-smoke fuzz: deps
 	@$(MAKE) --no-print-directory -f mk/fuzz.mk -j$(JOBS) fuzz-build
 	@$(MAKE) --no-print-directory -f mk/fuzz.mk $@
 
-# Side-by-side figures come with the browser product; for now the core's
-# micro-benchmarks, natively and as wasm under node, and the native tunnel
-# through a localnet it starts (tunnel_download: time to ready, MB/s of the
-# 10 MB file with the cover streams off and on). BENCH=<name> runs one.
+# The core's micro-benchmarks, natively and as wasm under node; the native
+# tunnel through a localnet it starts (tunnel_download: time to ready, MB/s
+# of the 10 MB file with the cover streams off and on); and side_by_side:
+# our packages and the published ones in headless Chromium on one localnet
+# (bench/side_by_side.ts; BENCH_ROUNDS, BENCH_DOWNLOAD_ROUNDS). BENCH=<name>
+# runs one.
 CORE_BENCHES := $(patsubst wasm/bench/%.c,%,$(wildcard wasm/bench/*.c))
 bench: native wasm
 	@for b in $(if $(BENCH),$(filter $(BENCH),$(CORE_BENCHES)),$(CORE_BENCHES)); do \
@@ -88,6 +90,8 @@ bench: native wasm
 	done
 	@if [ -z "$(BENCH)" ] || [ "$(BENCH)" = tunnel_download ]; then \
 	  $(CORE) VARIANT=native -j$(JOBS) run-tunnel-bench; fi
+	@if [ -z "$(BENCH)" ] || [ "$(BENCH)" = side_by_side ]; then \
+	  $(CORE) VARIANT=native -j$(JOBS) build/native/bin/localnet && npm run --silent bench:side-by-side; fi
 
 # a whole Nym network on loopback; prints one JSON line, runs until Ctrl-C
 # or until its stdin closes (LOCALNET_ARGS: see localnet/main.c)
