@@ -293,7 +293,8 @@ function report(): void {
     ];
     for (const [bench, unit, s] of lines) {
       if (!s) continue;
-      const round = (v: number) => Number(v.toPrecision(6));
+      // six significant digits, but whole numbers (bytes) whole
+      const round = (v: number) => (Number.isInteger(v) ? v : Number(v.toPrecision(6)));
       console.log(JSON.stringify({ bench, value: round(s.median), unit, min: round(s.min), max: round(s.max), rounds: s.n }));
     }
   }
