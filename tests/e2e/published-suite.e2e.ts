@@ -144,7 +144,7 @@ describe('the published packages\' suite, on ours, against localnet', () => {
         expect(results).toEqual(DRIP_PROFILES.map(({ label }) => ({ label, status: 200, length: DRIP_BYTES })));
       });
 
-      it(`sent ${traffic.disableCoverTraffic ? 'no' : 'some'} loop cover traffic, as configured`, async () => {
+      it(`sent ${traffic.disableCoverTraffic ? 'no' : 'some'} cover packets, as configured`, async () => {
         const stats = await harness!.page.evaluate(() => window.getTunnelStats());
         if (traffic.disableCoverTraffic) expect(stats.coverPacketsSent).toBe(0);
         else expect(stats.coverPacketsSent).toBeGreaterThan(0);
