@@ -113,6 +113,15 @@ describe('mix-tunnel in Chromium against localnet', () => {
     ]);
   });
 
+  it('a second setup while up: the same options resolve, other options are a clear error', async () => {
+    const page = harness!.page;
+    expect(await page.evaluate((o) => window.tunnel.setup(o), baseOpts)).toMatchObject({ ok: true });
+    const other = await page.evaluate((o) => window.tunnel.setup({ ...o, disableCoverTraffic: true }), baseOpts);
+    expect(other).toMatchObject({ ok: false });
+    expect(other.ok || other.error).toContain('disconnectMixTunnel');
+    expect((await page.evaluate(() => window.tunnel.state())).state).toBe('ready');
+  });
+
   it('disconnects, and a new setup works without reloading', async () => {
     await harness!.page.evaluate(() => window.tunnel.disconnect());
     expect((await harness!.page.evaluate(() => window.tunnel.state())).state).toBe('shutdown');
