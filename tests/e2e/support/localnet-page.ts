@@ -30,9 +30,16 @@ export interface LocalnetPage {
   close(): Promise<void>;
 }
 
+export interface PageServing {
+  /** Response headers for every file served (a Content-Security-Policy, say). */
+  headers?: Record<string, string>;
+  /** Puts more files beside the page before it is served. */
+  addFiles?: (outdir: string) => Promise<void>;
+}
+
 /** Starts localnet, bundles `script` (a page script that sets `data-ready` on the body
  * when it has run) into a page named `name`, serves it and loads it in Chromium. */
-export async function startLocalnetPage(name: string, script: string): Promise<LocalnetPage> {
+export async function startLocalnetPage(name: string, script: string, serving: PageServing = {}): Promise<LocalnetPage> {
   const stops: Array<() => Promise<void>> = [];
   const close = async (): Promise<void> => {
     for (const stop of stops.splice(0).reverse()) await stop();
@@ -56,7 +63,8 @@ export async function startLocalnetPage(name: string, script: string): Promise<L
       `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>${name}</title>` +
         `<body><script type="module" src="./${name}.page.js"></script></body>\n`,
     );
-    const server = await serveDirectory(outdir);
+    await serving.addFiles?.(outdir);
+    const server = await serveDirectory(outdir, serving.headers);
     stops.push(() => server.close());
 
     const browser = await launchChromium();
