@@ -99,7 +99,7 @@ function showState(state: TunnelState): void {
   figures.state.textContent = reason
     ? `failed (${reason.kind === 'setup' ? reason.message : reason.kind})`
     : state.state;
-  // setupMixTunnel with other options while a tunnel is up would be a no-op: disconnect first
+  // setupMixTunnel refuses other options while a tunnel is up: disconnect first
   const idle = state.state === 'shutdown' || state.state === 'failed';
   setupButton.disabled = !idle;
   networkSelect.disabled = !idle;

@@ -1,12 +1,13 @@
 // The playground's server: starts a localnet, bundles the page (the worker
 // and the wasm inlined) into a temp directory with index.html and a
 // config.json carrying localnet's settings, and serves it on 127.0.0.1.
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalnet, type Localnet } from '../tests/interop/support/localnet';
 import { REPO_ROOT, bundle } from '../tests/e2e/support/bundle';
+import { localnetTunnelOptions } from '../tests/e2e/support/localnet-page';
 import { serveDirectory, type StaticServer } from '../tests/e2e/support/static-server';
 import type { PlaygroundConfig, PlaygroundNetwork } from './config';
 
@@ -22,19 +23,9 @@ export interface Playground {
 }
 
 async function localnetNetwork(localnet: Localnet): Promise<PlaygroundNetwork> {
-  const entry = localnet.status.gateways.find((g) => g.role === 'entry');
-  if (!entry) throw new Error('localnet reported no entry gateway');
-  if (!localnet.status.test_ca_pem) throw new Error('localnet reported no test CA');
   return {
     name: 'localnet',
-    tunnelOptions: {
-      nymApiUrl: localnet.status.directory_url,
-      preferredGateway: entry.identity,
-      // localnet's entry gateway speaks ws:// on loopback
-      forceTls: false,
-      // nginx, httpbin and the WebSocket echo behind the exit have certificates from the test CA
-      extraTrustAnchors: await readFile(localnet.status.test_ca_pem, 'utf8'),
-    },
+    tunnelOptions: await localnetTunnelOptions(localnet),
     fetchUrl: 'https://nginx.mixnet.test/small.txt',
     dnsName: 'nginx.mixnet.test',
     webSocketUrl: 'wss://ws.mixnet.test/',
