@@ -64,6 +64,7 @@ test-js: deps
 	@npm run --silent test:js
 
 test-e2e: wasm
+	@$(CORE) VARIANT=native -j$(JOBS) build/native/bin/localnet
 	@npm run --silent test:e2e
 
 # the published @nymproject/mix-fetch 2.1.1 in Chromium against a localnet
@@ -95,7 +96,10 @@ localnet: deps
 	@$(CORE) VARIANT=native -j$(JOBS) build/native/bin/localnet
 	@build/native/bin/localnet $(LOCALNET_ARGS)
 
+# localnet and the playground on 127.0.0.1, the playground's tour in headless
+# Chromium, then up until Ctrl-C (DEMO_ONESHOT=1: exits after the tour)
 demo: wasm
+	@$(CORE) VARIANT=native -j$(JOBS) build/native/bin/localnet
 	@npm run --silent demo
 
 # the npm packages' dist/ (mix-tunnel: the worker and the wasm inlined), with their sizes

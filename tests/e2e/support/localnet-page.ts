@@ -37,6 +37,17 @@ export interface PageServing {
   addFiles?: (outdir: string) => Promise<void>;
 }
 
+/** The setup options that point our packages at a running localnet. */
+export async function localnetTunnelOptions(localnet: Localnet): Promise<LocalnetTunnelOptions> {
+  const entry = localnet.status.gateways.find((g) => g.role === 'entry')!;
+  return {
+    nymApiUrl: localnet.status.directory_url,
+    preferredGateway: entry.identity,
+    forceTls: false,
+    extraTrustAnchors: await readFile(localnet.status.test_ca_pem!, 'utf8'),
+  };
+}
+
 /** Starts localnet, bundles `script` (a page script that sets `data-ready` on the body
  * when it has run) into a page named `name`, serves it and loads it in Chromium. */
 export async function startLocalnetPage(name: string, script: string, serving: PageServing = {}): Promise<LocalnetPage> {
@@ -47,13 +58,7 @@ export async function startLocalnetPage(name: string, script: string, serving: P
   try {
     const localnet = await startLocalnet(path.join(REPO_ROOT, 'build/native/bin/localnet'));
     stops.push(() => localnet.stop());
-    const entry = localnet.status.gateways.find((g) => g.role === 'entry')!;
-    const tunnelOptions: LocalnetTunnelOptions = {
-      nymApiUrl: localnet.status.directory_url,
-      preferredGateway: entry.identity,
-      forceTls: false,
-      extraTrustAnchors: await readFile(localnet.status.test_ca_pem!, 'utf8'),
-    };
+    const tunnelOptions = await localnetTunnelOptions(localnet);
 
     const outdir = await mkdtemp(path.join(os.tmpdir(), `mixnet-e2e-${name}-`));
     stops.push(() => rm(outdir, { recursive: true, force: true }));
