@@ -55,6 +55,8 @@ describe('mix-tunnel in Chromium against localnet', () => {
     expect(stats.ipv4).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(stats.gateway).toBe(baseOpts['preferredGateway']);
     expect(stats.realPacketsSent).toBeGreaterThan(0);
+    expect(stats.ipr).toBe(harness!.localnet.status.ipr_address);
+    expect(stats.rttMs).toBeGreaterThan(0);
     expect(await harness!.page.evaluate(() => window.tunnel.events)).toContain('ready');
   });
 

@@ -26,7 +26,7 @@ EM_JS(void, web_emit_data, (const char *kind, unsigned id, const unsigned char *
 #endif
 
 #define ERROR_MAX 256
-#define JSON_ANSWER_MAX 2048
+#define JSON_ANSWER_MAX 4096
 
 /* a lookup the page waits for */
 typedef struct dns_request {
@@ -276,8 +276,12 @@ API_EXPORT const char *mix_tunnel_stats_json(void)
     write_state(&w, s.state, tunnel_failure_reason(api.t));
     json_key(&w, "gateway");
     json_write_cstring(&w, s.gateway);
+    json_key(&w, "ipr");
+    json_write_cstring(&w, s.ipr);
     json_key(&w, "ipv4");
     json_write_cstring(&w, s.ipv4[0] ? ipv4 : "");
+    json_key(&w, "rttMs");
+    json_write_u64(&w, s.mixnet.round_trip_ns / 1000000);
     json_key(&w, "mtu");
     json_write_u64(&w, s.mtu);
     static const char *const COUNTER_NAMES[] = {
