@@ -115,6 +115,13 @@ static void print_stats(void)
                    (unsigned long long)st->received, (unsigned long long)st->forwarded,
                    (unsigned long long)st->delivered, (unsigned long long)st->dropped,
                    (unsigned long long)st->rejected);
+        if (n->gateway) {
+            /* so a test sees whether a returning client registered anew or authenticated */
+            const gateway_server_stats *g = gateway_server_get_stats(n->gateway);
+            printf(",\"connections\":%llu,\"registrations\":%llu,\"authentications\":%llu",
+                   (unsigned long long)g->connections, (unsigned long long)g->registrations,
+                   (unsigned long long)g->authentications);
+        }
         printf("}");
     }
     printf("]");

@@ -1,59 +1,40 @@
-// `make demo`: what the project can show today. Loads the wasm core in a Web
-// Worker inside headless Chromium and prints what it computed there.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+// `make demo`: starts localnet and the playground, takes the playground's
+// scripted tour in headless Chromium and prints what the page showed, then
+// keeps the playground up for a person until Ctrl-C. DEMO_ONESHOT=1 stops
+// after the tour, with a non-zero exit status if any step failed.
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { launchChromium } from '../tests/e2e/support/browser';
-import { bundle } from '../tests/e2e/support/bundle';
-import { serveDirectory } from '../tests/e2e/support/static-server';
+import { REPO_ROOT } from '../tests/e2e/support/bundle';
+import { startPlayground } from './server';
+import { takeTourInChromium } from './tour';
 
-const E2E = fileURLToPath(new URL('../tests/e2e', import.meta.url));
+const SCREENSHOT = 'build/demo/playground.png';
+const oneShot = process.env['DEMO_ONESHOT'] === '1';
 
-// BLAKE3-team/BLAKE3 test_vectors.json: input byte i is i % 251.
-const VECTORS: Array<[number, string]> = [
-  [0, 'af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262'],
-  [1025, 'd00278ae47eb27b34faecf67b4fe263f82d5412916c1ffd97c8cb7fb814b8444'],
-];
-
-const outdir = await mkdtemp(path.join(os.tmpdir(), 'mixnet-demo-'));
 const started = performance.now();
-let failures = 0;
+console.log('demo: starting localnet and the playground');
+const playground = await startPlayground();
+let passed = false;
 try {
-  await bundle(
-    {
-      'selftest.page': path.join(E2E, 'selftest.page.ts'),
-      'selftest.worker': path.join(E2E, 'selftest.worker.ts'),
-    },
-    outdir,
-  );
-  await writeFile(
-    path.join(outdir, 'index.html'),
-    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>demo</title>' +
-      '<body><script type="module" src="./selftest.page.js"></script></body>\n',
-  );
-  const server = await serveDirectory(outdir);
-  const browser = await launchChromium();
-  try {
-    await browser.page.goto(server.url);
-    await browser.page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
-    console.log(`Chromium ${browser.context.browser()?.version() ?? ''}: wasm core loaded in a Web Worker`);
-    for (const [len, expected] of VECTORS) {
-      const input = Array.from({ length: len }, (_, i) => i % 251);
-      const got = await browser.page.evaluate((bytes) => window.selftest.blake3Hex(bytes), input);
-      const ok = got === expected;
-      if (!ok) failures++;
-      console.log(`  BLAKE3 of the ${len}-byte test vector, computed in the worker: ${got} ${ok ? 'ok' : `expected ${expected}`}`);
-    }
-    for (const problem of browser.problems) console.log(`  problem: ${problem}`);
-    failures += browser.problems.length;
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-} finally {
-  await rm(outdir, { recursive: true, force: true });
+  console.log(`demo: playground at ${playground.url} (localnet directory ${playground.localnet.status.directory_url})`);
+  await mkdir(path.join(REPO_ROOT, path.dirname(SCREENSHOT)), { recursive: true });
+  const tour = await takeTourInChromium(playground.url, path.join(REPO_ROOT, SCREENSHOT));
+  console.log(`demo: the tour in ${tour.userAgent}`);
+  for (const step of tour.steps) console.log(`  ${step.ok ? 'ok    ' : 'FAILED'} ${step.name}: ${step.summary}`);
+  for (const problem of tour.problems) console.log(`  problem: ${problem}`);
+  console.log(`  screenshot: ${SCREENSHOT}`);
+  passed = tour.steps.every((s) => s.ok) && tour.problems.length === 0;
+  console.log(`demo ${passed ? 'passed' : 'FAILED'} in ${Math.round(performance.now() - started)} ms`);
+} catch (e) {
+  console.log(`demo FAILED: ${(e as Error).stack ?? String(e)}`);
 }
-console.log(`demo ${failures === 0 ? 'passed' : 'FAILED'} in ${Math.round(performance.now() - started)} ms`);
-console.log('(localnet, mixFetch, mixDNS and MixWebSocket join this demo as they land)');
-process.exit(failures === 0 ? 0 : 1);
+
+if (!oneShot) {
+  console.log(`\nOpen ${playground.url} in a browser on this machine to try it yourself; Ctrl-C stops everything.`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+await playground.close();
+process.exit(passed ? 0 : 1);

@@ -1,60 +1,31 @@
 // mixFetch in Chromium against localnet: HTTPS to nginx and httpbin through
 // the tunnel (the test CA given as extraTrustAnchors), with fetch semantics.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalnet, type Localnet } from '../interop/support/localnet';
-import { launchChromium, type TestBrowser } from './support/browser';
-import { REPO_ROOT, bundle } from './support/bundle';
-import { serveDirectory, type StaticServer } from './support/static-server';
+import { startLocalnetPage, type LocalnetPage } from './support/localnet-page';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const NGINX = 'https://nginx.mixnet.test';
 const HTTPBIN = 'https://httpbin.mixnet.test';
 
 describe('mixFetch in Chromium against localnet', () => {
-  let outdir: string | undefined;
-  let server: StaticServer | undefined;
-  let browser: TestBrowser | undefined;
-  let localnet: Localnet | undefined;
+  let harness: LocalnetPage | undefined;
 
   beforeAll(async () => {
-    localnet = await startLocalnet(path.join(REPO_ROOT, 'build/native/bin/localnet'));
-    const entry = localnet.status.gateways.find((g) => g.role === 'entry')!;
-    const opts = {
-      nymApiUrl: localnet.status.directory_url,
-      preferredGateway: entry.identity,
-      forceTls: false,
-      disablePoissonTraffic: true,
-      clientId: `e2e-fetch-${Date.now()}`,
-      extraTrustAnchors: await readFile(localnet.status.test_ca_pem!, 'utf8'),
-    };
-    outdir = await mkdtemp(path.join(os.tmpdir(), 'mixnet-e2e-fetch-'));
-    await bundle({ 'fetch.page': path.join(HERE, 'fetch.page.ts') }, outdir);
-    await writeFile(
-      path.join(outdir, 'index.html'),
-      '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>fetch</title>' +
-        '<body><script type="module" src="./fetch.page.js"></script></body>\n',
-    );
-    server = await serveDirectory(outdir);
-    browser = await launchChromium();
-    await browser.page.goto(server.url);
-    await browser.page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
-    await browser.page.evaluate((o) => window.setupMixTunnel(o), opts);
+    harness = await startLocalnetPage('fetch', path.join(HERE, 'fetch.page.ts'));
+    const opts = { ...harness.tunnelOptions, disablePoissonTraffic: true, clientId: `e2e-fetch-${Date.now()}` };
+    await harness.page.evaluate((o) => window.setupMixTunnel(o), opts);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await localnet?.stop();
-    if (outdir) await rm(outdir, { recursive: true, force: true });
+    await harness?.close();
   });
 
   it('GETs a small file over HTTPS', async () => {
-    const r = await browser!.page.evaluate(async (u) => {
+    const r = await harness!.page.evaluate(async (u) => {
       const res = await window.mixFetch(u);
       return { status: res.status, ok: res.ok, url: res.url, redirected: res.redirected, text: await res.text() };
     }, `${NGINX}/small.txt`);
@@ -68,7 +39,7 @@ describe('mixFetch in Chromium against localnet', () => {
   });
 
   it('POSTs JSON and a FormData body to httpbin, which echoes them', async () => {
-    const r = await browser!.page.evaluate(async (u) => {
+    const r = await harness!.page.evaluate(async (u) => {
       const json = await (
         await window.mixFetch(`${u}/anything`, {
           method: 'post',
@@ -85,7 +56,7 @@ describe('mixFetch in Chromium against localnet', () => {
   });
 
   it('gives httpbin status codes, and null bodies for 204 and 304', async () => {
-    const r = await browser!.page.evaluate(async (u) => {
+    const r = await harness!.page.evaluate(async (u) => {
       const out: Array<[number, boolean]> = [];
       for (const code of [201, 204, 304, 404, 418, 500]) {
         const res = await window.mixFetch(`${u}/status/${code}`);
@@ -104,7 +75,7 @@ describe('mixFetch in Chromium against localnet', () => {
   });
 
   it('follows redirects, or hands them back with redirect: manual, or fails with redirect: error', async () => {
-    const r = await browser!.page.evaluate(async (u) => {
+    const r = await harness!.page.evaluate(async (u) => {
       const followed = await window.mixFetch(`${u}/redirect/3`);
       const manual = await window.mixFetch(`${u}/redirect/3`, { redirect: 'manual' });
       let error = '';
@@ -127,7 +98,7 @@ describe('mixFetch in Chromium against localnet', () => {
   });
 
   it('keeps every Set-Cookie header', async () => {
-    const cookies = await browser!.page.evaluate(async (u) => {
+    const cookies = await harness!.page.evaluate(async (u) => {
       const res = await window.mixFetch(`${u}/response-headers?Set-Cookie=a%3D1&Set-Cookie=b%3D2`);
       return res.headers.getSetCookie();
     }, HTTPBIN);
@@ -135,7 +106,7 @@ describe('mixFetch in Chromium against localnet', () => {
   });
 
   it('decodes gzip and deflate bodies', async () => {
-    const r = await browser!.page.evaluate(async (u) => {
+    const r = await harness!.page.evaluate(async (u) => {
       const gzip = await (await window.mixFetch(`${u}/gzip`)).json();
       const deflate = await (await window.mixFetch(`${u}/deflate`)).json();
       return [gzip.gzipped, deflate.deflated];
@@ -144,7 +115,7 @@ describe('mixFetch in Chromium against localnet', () => {
   });
 
   it('streams httpbin /stream and /drip as they come', async () => {
-    const r = await browser!.page.evaluate(async (u) => {
+    const r = await harness!.page.evaluate(async (u) => {
       const lines = (await (await window.mixFetch(`${u}/stream/20`)).text()).trim().split('\n').length;
       const res = await window.mixFetch(`${u}/drip?numbytes=50&duration=2&delay=0`);
       const reader = res.body!.getReader();
@@ -165,9 +136,9 @@ describe('mixFetch in Chromium against localnet', () => {
 
   it('reads a 10 MB download as a stream, byte-identical', { timeout: 300_000 }, async () => {
     const expected = createHash('sha256')
-      .update(await readFile(path.join(localnet!.runDir, 'www/random-10MiB.bin')))
+      .update(await readFile(path.join(harness!.localnet.runDir, 'www/random-10MiB.bin')))
       .digest('hex');
-    const r = await browser!.page.evaluate(async (u) => {
+    const r = await harness!.page.evaluate(async (u) => {
       const started = performance.now();
       const res = await window.mixFetch(`${u}/random-10MiB.bin`);
       const firstByteMs = performance.now() - started;
@@ -198,7 +169,7 @@ describe('mixFetch in Chromium against localnet', () => {
   });
 
   it('aborts in the middle of a 10 MB download', async () => {
-    const r = await browser!.page.evaluate(async (u) => {
+    const r = await harness!.page.evaluate(async (u) => {
       const controller = new AbortController();
       const res = await window.mixFetch(`${u}/random-10MiB.bin`, { signal: controller.signal });
       const reader = res.body!.getReader();
@@ -217,11 +188,109 @@ describe('mixFetch in Chromium against localnet', () => {
     expect(r.error).toBe('AbortError');
     expect(r.bytes).toBeLessThan(10 * 1024 * 1024);
     // the tunnel carries on
-    const after = await browser!.page.evaluate(async (u) => (await window.mixFetch(u)).status, `${NGINX}/small.txt`);
+    const after = await harness!.page.evaluate(async (u) => (await window.mixFetch(u)).status, `${NGINX}/small.txt`);
     expect(after).toBe(200);
   });
 
+  it('shows Set-Cookie of httpbin /cookies/set on a manual redirect, and sends a Cookie the caller sets', async () => {
+    const r = await harness!.page.evaluate(async (u) => {
+      const set = await window.mixFetch(`${u}/cookies/set?flavour=oatmeal`, { redirect: 'manual' });
+      const echoed = await (await window.mixFetch(`${u}/cookies`, { headers: { Cookie: 'flavour=oatmeal' } })).json();
+      return {
+        status: set.status,
+        location: set.headers.get('location'),
+        setCookie: set.headers.getSetCookie(),
+        echoed,
+      };
+    }, HTTPBIN);
+    expect(r.status).toBe(302);
+    expect(r.location).toMatch(/\/cookies$/);
+    expect(r.setCookie).toEqual([expect.stringMatching(/^flavour=oatmeal(;|$)/)]);
+    expect(r.echoed).toEqual({ cookies: { flavour: 'oatmeal' } });
+  });
+
+  it('gives httpbin /bytes/N whole, the same bytes for the same seed', async () => {
+    const r = await harness!.page.evaluate(async (u) => {
+      const read = async () => {
+        const res = await window.mixFetch(`${u}/bytes/4096?seed=7`);
+        return { type: res.headers.get('content-type'), bytes: Array.from(new Uint8Array(await res.arrayBuffer())) };
+      };
+      const [first, second] = [await read(), await read()];
+      return { type: first.type, length: first.bytes.length, same: first.bytes.join() === second.bytes.join() };
+    }, HTTPBIN);
+    expect(r).toEqual({ type: 'application/octet-stream', length: 4096, same: true });
+  });
+
+  it('gives what httpbin /base64 decodes, as UTF-8 text', async () => {
+    const text = 'mixnet-web über alles ✓';
+    const encoded = Buffer.from(text).toString('base64url');
+    const padded = encoded.padEnd(Math.ceil(encoded.length / 4) * 4, '=');
+    const body = await harness!.page.evaluate(async (url) => (await window.mixFetch(url)).text(), `${HTTPBIN}/base64/${padded}`);
+    expect(body).toBe(text);
+  });
+
+  it('sends the header shim of the published mix-fetch, and the caller\'s headers instead when given', async () => {
+    const r = await harness!.page.evaluate(async (u) => {
+      const shim = (await (await window.mixFetch(`${u}/headers`)).json()).headers;
+      const callers = (
+        await (
+          await window.mixFetch(`${u}/headers`, {
+            headers: {
+              'User-Agent': 'mixnet-web-e2e/1',
+              Accept: 'application/json',
+              'Accept-Language': 'fr',
+              'Accept-Encoding': 'identity',
+            },
+          })
+        ).json()
+      ).headers;
+      return { shim, callers };
+    }, HTTPBIN);
+    expect(r.shim).toMatchObject({
+      Host: 'httpbin.mixnet.test',
+      'User-Agent':
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+      Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8',
+      'Accept-Language': 'en-US,en;q=0.9',
+      // ours, unlike the published identity: mixFetch decodes gzip and deflate as browsers do
+      'Accept-Encoding': 'gzip, deflate',
+    });
+    // each exactly as given: a shim value beside the caller's would show up comma-joined
+    expect(r.callers).toMatchObject({
+      'User-Agent': 'mixnet-web-e2e/1',
+      Accept: 'application/json',
+      'Accept-Language': 'fr',
+      'Accept-Encoding': 'identity',
+    });
+  });
+
+  it('sends a ReadableStream body (duplex: half) as it comes, which httpbin /anything echoes', async () => {
+    const r = await harness!.page.evaluate(async (u) => {
+      const pieces = ['first piece, ', 'second piece, ', 'last piece ✓'];
+      const encoder = new TextEncoder();
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const next = pieces.shift();
+          if (next === undefined) return controller.close();
+          // a pause between pieces, so they leave as separate chunks
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          controller.enqueue(encoder.encode(next));
+        },
+      });
+      const init = { method: 'PUT', body, duplex: 'half', headers: { 'Content-Type': 'text/plain' } };
+      const res = await window.mixFetch(`${u}/anything/upload`, init as RequestInit);
+      const echo = await res.json();
+      return { status: res.status, method: echo.method, data: echo.data, transferEncoding: echo.headers['Transfer-Encoding'] };
+    }, HTTPBIN);
+    expect(r).toEqual({
+      status: 200,
+      method: 'PUT',
+      data: 'first piece, second piece, last piece ✓',
+      transferEncoding: 'chunked',
+    });
+  });
+
   it('page and worker reported no errors', () => {
-    expect(browser!.problems).toEqual([]);
+    expect(harness!.browser.problems).toEqual([]);
   });
 });

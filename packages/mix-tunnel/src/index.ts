@@ -17,8 +17,18 @@ export { DEFAULT_OPTIONS } from './options';
 export { proxy } from 'comlink';
 
 let worker: Promise<Comlink.Remote<IMixTunnelWorker>> | undefined;
+let workerUrl: string | undefined;
+
+/** Ours, for pages whose Content-Security-Policy refuses `blob:` workers: load the worker from
+ * this URL instead of the inlined copy (the package's `dist/worker.js`, served with
+ * `dist/mixcore-split.wasm` beside it). Call it before anything else of the package. */
+export function useMixTunnelWorkerUrl(url: string | URL): void {
+  if (worker) throw new Error('useMixTunnelWorkerUrl: the worker is already running');
+  workerUrl = String(url);
+}
 
 function spawnWorker(): Comlink.Remote<IMixTunnelWorker> {
+  if (workerUrl) return Comlink.wrap<IMixTunnelWorker>(new Worker(workerUrl, { type: 'module', name: 'mix-tunnel' }));
   // The worker and the wasm are inlined: nothing else to host.
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
   const w = new Worker(url, { type: 'module', name: 'mix-tunnel' });

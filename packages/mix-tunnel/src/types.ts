@@ -76,8 +76,12 @@ export interface TunnelStats {
   reason: string | null;
   /** Base58 identity of the entry gateway. */
   gateway?: string;
+  /** The exit's IP Packet Router (a Nym address), chosen or given. */
+  ipr?: string;
   /** The address the exit allocated. */
   ipv4?: string;
+  /** Round trip of a packet and its ack through the mixnet, smoothed; 0 before the first. */
+  rttMs?: number;
   mtu?: number;
   ipPacketsOut?: number;
   ipBytesOut?: number;

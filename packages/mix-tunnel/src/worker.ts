@@ -25,7 +25,9 @@ interface CoreHooks {
 }
 
 let core: (MixCore & CoreHooks) | undefined;
-let setupRunning = false;
+/** The latest setup: its options (as text, to compare) and its outcome. Several packages may
+ * call setup with the same options; other options while it is up are an error. */
+let currentSetup: { key: string; outcome: Promise<void>; settled: boolean } | undefined;
 const listeners: TunnelStateListener[] = [];
 
 interface DnsEvent {
@@ -244,12 +246,14 @@ function callWithBytes(m: MixCore, fn: (ptr: number) => number, bytes: Uint8Arra
 const api: LifecycleApi = {
   async setupMixTunnel(opts?: SetupMixTunnelOpts): Promise<void> {
     const options = resolveOptions(opts);
-    if (setupRunning) throw new Error('setupMixTunnel: a setup is already running');
+    const key = JSON.stringify(options);
     const m = await loadCore();
-    const state = readState(m);
-    if (state.state === 'ready') return;
-    setupRunning = true;
-    try {
+    const state = readState(m).state;
+    if (currentSetup && (!currentSetup.settled || state === 'connecting' || state === 'ready')) {
+      if (currentSetup.key === key) return currentSetup.outcome;
+      throw new Error('setupMixTunnel: the tunnel is already set up with other options; call disconnectMixTunnel first');
+    }
+    const outcome = (async () => {
       const store = await openRecordStore(options.clientId, options.storagePassphrase);
       m.mixStorage = new Map([...store.records].map(([name, bytes]) => [`${options.clientId}/${name}`, bytes]));
       m.mixStorageSave = (_clientId, name, bytes) => store.save(name, bytes);
@@ -260,11 +264,20 @@ const api: LifecycleApi = {
         throw new TypeError(`setupMixTunnel: ${m.UTF8ToString(m._mix_last_error())}`);
       }
       await waitForSetup(m);
+    })();
+    const setup = { key, outcome, settled: false };
+    currentSetup = setup;
+    try {
+      await outcome;
+    } catch (e) {
+      if (currentSetup === setup) currentSetup = undefined;
+      throw e;
     } finally {
-      setupRunning = false;
+      setup.settled = true;
     }
   },
   async disconnectMixTunnel(): Promise<void> {
+    currentSetup = undefined;
     if (!core) return;
     core._mix_tunnel_disconnect();
     for (const onEvent of sockets.values()) {

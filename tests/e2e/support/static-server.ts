@@ -21,7 +21,8 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export async function serveDirectory(root: string): Promise<StaticServer> {
+/** headers: extra response headers for every file (a Content-Security-Policy, say). */
+export async function serveDirectory(root: string, headers: Record<string, string> = {}): Promise<StaticServer> {
   const base = path.resolve(root);
   const server = createServer((req, res) => {
     void (async () => {
@@ -46,6 +47,7 @@ export async function serveDirectory(root: string): Promise<StaticServer> {
           'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
           'content-length': info.size,
           'cache-control': 'no-store',
+          ...headers,
         });
         if (req.method === 'HEAD') res.end();
         else createReadStream(file).pipe(res);

@@ -44,6 +44,10 @@ export interface NodeStats {
   delivered?: number;
   dropped?: number;
   rejected?: number;
+  /** Gateways only: client WebSocket connections, registrations and authentications. */
+  connections?: number;
+  registrations?: number;
+  authentications?: number;
 }
 
 export interface Localnet {

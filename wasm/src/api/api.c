@@ -26,40 +26,56 @@ EM_JS(void, web_emit_data, (const char *kind, unsigned id, const unsigned char *
 #endif
 
 #define ERROR_MAX 256
-#define JSON_ANSWER_MAX 2048
+#define JSON_ANSWER_MAX 4096
 
-/* a lookup the page waits for */
-typedef struct dns_request {
+/* Something the page waits on (a DNS lookup, a WebSocket, a fetch), by
+ * the id the page gave it. */
+typedef struct page_request {
     unsigned id;
-    dns_lookup *lookup;
-    struct dns_request *next;
-} dns_request;
-
-/* a WebSocket the page holds */
-typedef struct ws_handle {
-    unsigned id;
-    ws *socket;
-    struct ws_handle *next;
-} ws_handle;
-
-/* a fetch the page waits on */
-typedef struct fetch_handle {
-    unsigned id;
-    http_fetch *fetch;
-    struct fetch_handle *next;
-} fetch_handle;
+    void *object; /* the dns_lookup, ws or http_fetch */
+    struct page_request *next;
+} page_request;
 
 static struct {
     tunnel *t;
-    dns_request *lookups;
-    ws_handle *sockets;
-    fetch_handle *fetches;
+    page_request *lookups, *sockets, *fetches;
     uint32_t max_redirects;
     mix_data_handler data_handler;
     char error[ERROR_MAX];
     char answer[JSON_ANSWER_MAX];
     mix_event_handler handler;
 } api;
+
+static page_request *request_add(page_request **list, unsigned id)
+{
+    page_request *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->id = id;
+    r->next = *list;
+    *list = r;
+    return r;
+}
+
+static page_request *request_find(page_request *list, unsigned id)
+{
+    for (; list; list = list->next)
+        if (list->id == id) return list;
+    return NULL;
+}
+
+/* Takes r out of list and frees it; gives its object. */
+static void *request_remove(page_request **list, page_request *r)
+{
+    for (page_request **p = list; *p; p = &(*p)->next) {
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    }
+    void *object = r->object;
+    free(r);
+    return object;
+}
 
 static const char *const STATE_NAMES[] = {
     [TUNNEL_CONNECTING] = "connecting", [TUNNEL_READY] = "ready",     [TUNNEL_SHUTTING_DOWN] = "shutting_down",
@@ -276,8 +292,12 @@ API_EXPORT const char *mix_tunnel_stats_json(void)
     write_state(&w, s.state, tunnel_failure_reason(api.t));
     json_key(&w, "gateway");
     json_write_cstring(&w, s.gateway);
+    json_key(&w, "ipr");
+    json_write_cstring(&w, s.ipr);
     json_key(&w, "ipv4");
     json_write_cstring(&w, s.ipv4[0] ? ipv4 : "");
+    json_key(&w, "rttMs");
+    json_write_u64(&w, s.mixnet.round_trip_ns / 1000000);
     json_key(&w, "mtu");
     json_write_u64(&w, s.mtu);
     static const char *const COUNTER_NAMES[] = {
@@ -338,22 +358,12 @@ static void format_ipv6(char out[40], const uint8_t octets[16])
     }
 }
 
-static dns_request *dns_request_take(unsigned id)
-{
-    for (dns_request **p = &api.lookups; *p; p = &(*p)->next) {
-        if ((*p)->id == id) {
-            dns_request *r = *p;
-            *p = r->next;
-            return r;
-        }
-    }
-    return NULL;
-}
-
 static void dns_answered(void *ctx, int error, const dns_address *addresses, size_t count)
 {
-    dns_request *r = dns_request_take((unsigned)(uintptr_t)ctx);
+    unsigned id = (unsigned)(uintptr_t)ctx;
+    page_request *r = request_find(api.lookups, id);
     if (!r) return;
+    request_remove(&api.lookups, r);
     char buf[4096];
     json_writer w;
     json_writer_init(&w, buf, sizeof buf);
@@ -361,7 +371,7 @@ static void dns_answered(void *ctx, int error, const dns_address *addresses, siz
     json_key(&w, "event");
     json_write_cstring(&w, "dns");
     json_key(&w, "id");
-    json_write_u64(&w, r->id);
+    json_write_u64(&w, id);
     json_key(&w, "error");
     if (error) {
         json_write_cstring(&w, dns_error_text(error));
@@ -390,7 +400,6 @@ static void dns_answered(void *ctx, int error, const dns_address *addresses, siz
     }
     json_array_end(&w);
     json_object_end(&w);
-    free(r);
     if (json_writer_finish(&w) >= 0) emit(buf);
 }
 
@@ -400,24 +409,19 @@ API_EXPORT int mix_dns_resolve(unsigned id, const char *name, unsigned want)
         snprintf(api.error, sizeof api.error, "tunnel not connected");
         return -1;
     }
-    dns_request *r = calloc(1, sizeof *r);
+    page_request *r = request_add(&api.lookups, id);
     if (!r) return -1;
-    r->id = id;
-    r->next = api.lookups;
-    api.lookups = r;
     int error = 0;
-    r->lookup = dns_resolve(name, want, dns_answered, (void *)(uintptr_t)id, &error);
+    r->object = dns_resolve(name, want, dns_answered, (void *)(uintptr_t)id, &error);
     /* a lookup that cannot start is answered at once, before this returns */
-    if (!r->lookup) dns_answered((void *)(uintptr_t)id, error ? error : DNS_ERR_NO_MEMORY, NULL, 0);
+    if (!r->object) dns_answered((void *)(uintptr_t)id, error ? error : DNS_ERR_NO_MEMORY, NULL, 0);
     return 0;
 }
 
 API_EXPORT void mix_dns_cancel(unsigned id)
 {
-    dns_request *r = dns_request_take(id);
-    if (!r) return;
-    dns_cancel(r->lookup);
-    free(r);
+    page_request *r = request_find(api.lookups, id);
+    if (r) dns_cancel(request_remove(&api.lookups, r));
 }
 
 static void dns_requests_cancel_all(void)
@@ -427,23 +431,9 @@ static void dns_requests_cancel_all(void)
 
 /* ---- WebSockets ---- */
 
-static ws_handle *ws_handle_find(unsigned id)
+static void ws_handle_release(page_request *h)
 {
-    for (ws_handle *h = api.sockets; h; h = h->next)
-        if (h->id == id) return h;
-    return NULL;
-}
-
-static void ws_handle_release(ws_handle *h)
-{
-    for (ws_handle **p = &api.sockets; *p; p = &(*p)->next) {
-        if (*p == h) {
-            *p = h->next;
-            break;
-        }
-    }
-    ws_release(h->socket);
-    free(h);
+    ws_release(request_remove(&api.sockets, h));
 }
 
 static void ws_handles_release_all(void)
@@ -472,7 +462,7 @@ static void ws_event_end(json_writer *w, const char *buf)
 
 static void socket_opened(void *ctx, const char *protocol)
 {
-    ws_handle *h = ctx;
+    page_request *h = ctx;
     char buf[512];
     json_writer w;
     ws_event_begin(&w, buf, sizeof buf, h->id, "open");
@@ -483,13 +473,13 @@ static void socket_opened(void *ctx, const char *protocol)
 
 static void socket_message(void *ctx, bool binary, const uint8_t *data, size_t len)
 {
-    ws_handle *h = ctx;
+    page_request *h = ctx;
     emit_data(binary ? "ws-binary" : "ws-text", h->id, data, len);
 }
 
 static void socket_failed(void *ctx, const char *message)
 {
-    ws_handle *h = ctx;
+    page_request *h = ctx;
     char buf[512];
     json_writer w;
     ws_event_begin(&w, buf, sizeof buf, h->id, "error");
@@ -500,7 +490,7 @@ static void socket_failed(void *ctx, const char *message)
 
 static void socket_buffered(void *ctx, size_t amount)
 {
-    ws_handle *h = ctx;
+    page_request *h = ctx;
     char buf[128];
     json_writer w;
     ws_event_begin(&w, buf, sizeof buf, h->id, "buffered");
@@ -511,7 +501,7 @@ static void socket_buffered(void *ctx, size_t amount)
 
 static void socket_closed(void *ctx, uint16_t code, const char *reason, bool was_clean)
 {
-    ws_handle *h = ctx;
+    page_request *h = ctx;
     char buf[512];
     json_writer w;
     ws_event_begin(&w, buf, sizeof buf, h->id, "close");
@@ -572,58 +562,42 @@ API_EXPORT int mix_ws_open(unsigned id, const char *options_json)
         if (!json_as_string(&v, origin, sizeof origin, &len)) return WS_CALL_INVALID;
         o.origin = origin;
     }
-    ws_handle *h = calloc(1, sizeof *h);
+    page_request *h = request_add(&api.sockets, id);
     if (!h) return WS_CALL_NO_MEMORY;
-    h->id = id;
     int error = WS_CALL_NO_MEMORY;
-    h->socket = ws_connect(&o, &WS_EVENTS, h, &error);
-    if (!h->socket) {
-        free(h);
+    h->object = ws_connect(&o, &WS_EVENTS, h, &error);
+    if (!h->object) {
+        request_remove(&api.sockets, h);
         return error;
     }
-    h->next = api.sockets;
-    api.sockets = h;
     return 0;
 }
 
 API_EXPORT int mix_ws_send(unsigned id, bool binary, const unsigned char *data, size_t len)
 {
-    ws_handle *h = ws_handle_find(id);
-    return h ? ws_send(h->socket, binary, data, len) : WS_CALL_CLOSED;
+    page_request *h = request_find(api.sockets, id);
+    return h ? ws_send(h->object, binary, data, len) : WS_CALL_CLOSED;
 }
 
 API_EXPORT int mix_ws_close(unsigned id, int code, const char *reason)
 {
-    ws_handle *h = ws_handle_find(id);
+    page_request *h = request_find(api.sockets, id);
     if (!h) return WS_CALL_OK;
-    return ws_close(h->socket, code < 0 ? 0 : (uint16_t)code, (const uint8_t *)reason, reason ? strlen(reason) : 0);
+    return ws_close(h->object, code < 0 ? 0 : (uint16_t)code, (const uint8_t *)reason, reason ? strlen(reason) : 0);
 }
 
 API_EXPORT size_t mix_ws_buffered_amount(unsigned id)
 {
-    ws_handle *h = ws_handle_find(id);
-    return h ? ws_buffered_amount(h->socket) : 0;
+    page_request *h = request_find(api.sockets, id);
+    return h ? ws_buffered_amount(h->object) : 0;
 }
 
 /* ---- fetches ---- */
 
-static fetch_handle *fetch_handle_find(unsigned id)
+static void fetch_handle_close(page_request *h)
 {
-    for (fetch_handle *h = api.fetches; h; h = h->next)
-        if (h->id == id) return h;
-    return NULL;
-}
-
-static void fetch_handle_close(fetch_handle *h)
-{
-    for (fetch_handle **p = &api.fetches; *p; p = &(*p)->next) {
-        if (*p == h) {
-            *p = h->next;
-            break;
-        }
-    }
-    if (h->fetch) http_fetch_close(h->fetch);
-    free(h);
+    http_fetch *f = request_remove(&api.fetches, h);
+    if (f) http_fetch_close(f);
 }
 
 static void fetch_handles_close_all(void)
@@ -645,7 +619,7 @@ static void fetch_event_begin(json_writer *w, char *buf, size_t cap, unsigned id
 
 static void fetch_responded(void *ctx, const http_response *r)
 {
-    fetch_handle *h = ctx;
+    page_request *h = ctx;
     size_t cap = 1024 + strlen(r->url) * 2 + r->reason_len * 6;
     for (size_t i = 0; i < r->header_count; i++) cap += (r->headers[i].name_len + r->headers[i].value_len) * 6 + 8;
     char *buf = malloc(cap);
@@ -676,13 +650,13 @@ static void fetch_responded(void *ctx, const http_response *r)
 
 static void fetch_body(void *ctx, const uint8_t *data, size_t len)
 {
-    fetch_handle *h = ctx;
+    page_request *h = ctx;
     emit_data("fetch-body", h->id, data, len);
 }
 
 static void fetch_completed(void *ctx, int error, const http_header *trailers, size_t trailer_count)
 {
-    fetch_handle *h = ctx;
+    page_request *h = ctx;
     (void)trailers;
     (void)trailer_count;
     char buf[512];
@@ -702,7 +676,7 @@ static void fetch_completed(void *ctx, int error, const http_header *trailers, s
 
 static void fetch_writable(void *ctx)
 {
-    fetch_handle *h = ctx;
+    page_request *h = ctx;
     char buf[128];
     json_writer w;
     fetch_event_begin(&w, buf, sizeof buf, h->id, "writable");
@@ -777,15 +751,12 @@ API_EXPORT int mix_fetch_start(unsigned id, const char *request_json, const unsi
         o.body_len = body_len;
     }
     o.body_written_length = HTTP_BODY_LENGTH_UNKNOWN;
-    fetch_handle *h = ok ? calloc(1, sizeof *h) : NULL;
+    page_request *h = ok ? request_add(&api.fetches, id) : NULL;
     if (h) {
-        h->id = id;
-        h->next = api.fetches;
-        api.fetches = h;
         int error = HTTP_FETCH_ERR_NO_MEMORY;
-        h->fetch = http_fetch_start(&o, &FETCH_EVENTS, h, &error);
+        h->object = http_fetch_start(&o, &FETCH_EVENTS, h, &error);
         /* a request that cannot start fails like any other, before this returns */
-        if (!h->fetch) fetch_completed(h, error, NULL, 0);
+        if (!h->object) fetch_completed(h, error, NULL, 0);
     }
     free(headers);
     free(text);
@@ -798,24 +769,24 @@ API_EXPORT int mix_fetch_start(unsigned id, const char *request_json, const unsi
 
 API_EXPORT int mix_fetch_body_write(unsigned id, const unsigned char *data, size_t len)
 {
-    fetch_handle *h = fetch_handle_find(id);
-    return h ? http_fetch_body_write(h->fetch, data, len) : NET_ERR_CLOSED;
+    page_request *h = request_find(api.fetches, id);
+    return h ? http_fetch_body_write(h->object, data, len) : NET_ERR_CLOSED;
 }
 
 API_EXPORT int mix_fetch_body_end(unsigned id)
 {
-    fetch_handle *h = fetch_handle_find(id);
-    return h ? http_fetch_body_end(h->fetch) : NET_ERR_CLOSED;
+    page_request *h = request_find(api.fetches, id);
+    return h ? http_fetch_body_end(h->object) : NET_ERR_CLOSED;
 }
 
 API_EXPORT void mix_fetch_consumed(unsigned id, size_t len)
 {
-    fetch_handle *h = fetch_handle_find(id);
-    if (h) http_fetch_body_consumed(h->fetch, len);
+    page_request *h = request_find(api.fetches, id);
+    if (h) http_fetch_body_consumed(h->object, len);
 }
 
 API_EXPORT void mix_fetch_abort(unsigned id)
 {
-    fetch_handle *h = fetch_handle_find(id);
+    page_request *h = request_find(api.fetches, id);
     if (h) fetch_handle_close(h);
 }

@@ -37,6 +37,7 @@ typedef enum {
 typedef struct {
     uint8_t state;
     uint32_t sends;
+    uint64_t sent_ns; /* the last send */
 } fragment_status;
 
 typedef enum {
@@ -483,6 +484,7 @@ static bool fragment_send(mixnet_client *c, queued_fragment *item, uint64_t now_
         }
         status->state = FRAGMENT_IN_FLIGHT;
         status->sends++;
+        status->sent_ns = now_ns;
         uint64_t wait = (uint64_t)((double)round_trip_ns * c->config.ack_wait_multiplier) + c->config.ack_wait_addition_ns;
         timer_push(c, (retransmission_timer){now_ns + wait, m->id, item->index, status->sends});
     }
@@ -770,7 +772,16 @@ int mixnet_client_send_reply(mixnet_client *c, const uint8_t sender_tag[MIXNET_S
 
 /* --- receiving */
 
-static void ack_handle(mixnet_client *c, const uint8_t *ack, size_t len)
+/* Round trips are measured on fragments sent once only (an ack of a
+ * resent one could be for either send), smoothed as TCP does (RFC 6298). */
+static void round_trip_sample(mixnet_client *c, const fragment_status *status, uint64_t now_ns)
+{
+    if (status->sends != 1 || now_ns < status->sent_ns) return;
+    uint64_t sample = now_ns - status->sent_ns;
+    c->stats.round_trip_ns = c->stats.round_trip_ns ? (7 * c->stats.round_trip_ns + sample) / 8 : sample;
+}
+
+static void ack_handle(mixnet_client *c, const uint8_t *ack, size_t len, uint64_t now_ns)
 {
     uint8_t id[MIXNET_FRAGMENT_ID_LEN];
     static const uint8_t cover_id[MIXNET_FRAGMENT_ID_LEN];
@@ -793,6 +804,7 @@ static void ack_handle(mixnet_client *c, const uint8_t *ack, size_t len)
             uint8_t state = m->fragments[index].state;
             if (state == FRAGMENT_ACKED || state == FRAGMENT_ABANDONED) return;
             c->stats.acks_received++;
+            round_trip_sample(c, &m->fragments[index], now_ns);
             fragment_resolve(c, m, index, true);
             return;
         }
@@ -863,7 +875,7 @@ static void timers_trim(mixnet_client *c);
 int mixnet_client_receive(mixnet_client *c, const uint8_t *pushed, size_t len, uint64_t now_ns)
 {
     if (len <= MIXNET_ACK_MAX_LEN) {
-        ack_handle(c, pushed, len);
+        ack_handle(c, pushed, len, now_ns);
         timers_trim(c);
         return 0;
     }

@@ -563,6 +563,8 @@ void tunnel_get_stats(const tunnel *t, tunnel_stats *out)
     *out = t->stats;
     if (t->mx) mixnet_client_stats_get(t->mx, &out->mixnet);
     if (t->ic) ipr_client_reorder_stats(t->ic, &out->ip_gaps_skipped, &out->ip_bundles_late);
+    out->ipr[0] = '\0';
+    if (t->ic && mixnet_recipient_format(&t->ipr, out->ipr, sizeof out->ipr) < 0) out->ipr[0] = '\0';
 }
 
 void tunnel_stop(tunnel *t)

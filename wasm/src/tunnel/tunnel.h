@@ -216,6 +216,7 @@ typedef struct {
 typedef struct {
     tunnel_state state;
     char gateway[64];      /* base58 identity of the entry gateway */
+    char ipr[MIXNET_RECIPIENT_TEXT_MAX]; /* the exit's address, once connecting to it; else empty */
     uint8_t ipv4[4];
     uint16_t mtu;
     uint64_t ip_packets_out, ip_bytes_out, ip_packets_in, ip_bytes_in;

@@ -218,7 +218,7 @@ static int most_requests_on_one_connection(const char *run_dir)
 
 static void gets_and_reuse(const localnet_child *ln)
 {
-    fetch_run r;
+    fetch_run r = {0};
     /* by name (DNS through the tunnel), a new connection */
     fetch_url(&r, "get", "http://" NGINX "/small.txt");
     CHECK(r.error == 0 && r.status == 200 && body_is(&r, SMALL_TXT) && !r.reused && !r.redirected);
@@ -259,7 +259,7 @@ static void gets_and_reuse(const localnet_child *ln)
 
 static void redirects(void)
 {
-    fetch_run r;
+    fetch_run r = {0};
     fetch_url(&r, "GET", "http://" NGINX "/redirect/3");
     CHECK(r.error == 0 && r.status == 200 && body_is(&r, SMALL_TXT) && r.redirected);
     CHECK(strcmp(r.url, "http://" NGINX "/small.txt") == 0);
@@ -330,7 +330,7 @@ static void posts(void)
     uint8_t *body = malloc(len);
     for (size_t i = 0; i < len; i++) body[i] = (uint8_t)('a' + i % 26);
     http_header type[] = {{"Content-Type", 12, "text/plain", 10}};
-    fetch_run r;
+    fetch_run r = {0};
     http_fetch_options o = {
         .method = "post", .url = "http://" HTTPBIN "/anything", .body = body, .body_len = len, .headers = type,
         .header_count = 1};
@@ -369,7 +369,7 @@ static void posts(void)
 
 static void headers_statuses_parallel_abort_timeout(void)
 {
-    fetch_run r;
+    fetch_run r = {0};
     fetch_url(&r, "GET", "http://" HTTPBIN "/response-headers?Set-Cookie=a%3D1&Set-Cookie=b%3D2&X-Multi=x");
     const char *a = strstr(r.headers, "Set-Cookie: a=1\n"), *b = strstr(r.headers, "Set-Cookie: b=2\n");
     CHECK(r.error == 0 && r.status == 200 && a && b && a < b && strstr(r.headers, "X-Multi: x\n"));
@@ -390,7 +390,7 @@ static void headers_statuses_parallel_abort_timeout(void)
 
     /* ten at once to one origin: at most six connections */
     enum { PARALLEL = 10 };
-    fetch_run many[PARALLEL];
+    fetch_run many[PARALLEL] = {0};
     http_pool_close_idle();
     for (int i = 0; i < PARALLEL; i++) {
         memset(&many[i], 0, sizeof many[i]);
@@ -451,7 +451,7 @@ static void over_https(const localnet_child *ln)
     if (f) fclose(f);
     CHECK(pem && tls_add_trust_anchors_pem(pem, pem_len) == 1);
     free(pem);
-    fetch_run r;
+    fetch_run r = {0};
     fetch_url(&r, "GET", "https://" NGINX "/small.txt");
     CHECK(r.error == 0 && r.status == 200 && body_is(&r, SMALL_TXT) && !r.reused);
     uint64_t first_ms = r.complete_ms - r.started_ms;
