@@ -71,82 +71,87 @@ function nextRequestId(): number {
   return lastRequestId;
 }
 
-async function loadCore(): Promise<MixCore & CoreHooks> {
-  if (!core) {
-    const hooks: CoreHooks = {
-      onMixEvent: (json) => {
-        const event = JSON.parse(json) as { event: string } & Record<string, unknown>;
-        if (event.event === 'state') {
-          const state = toTunnelState(event as unknown as { state: string; reason: string | null });
-          for (const listener of listeners) void listener(state);
-        } else if (event.event === 'ws') {
-          const onEvent = sockets.get(event['id'] as number);
-          if (!onEvent) return;
-          const type = event['type'] as string;
-          if (type === 'close') {
-            sockets.delete(event['id'] as number);
-            // the last event: the page's callback proxy can go
-            setTimeout(() => releaseCallback(onEvent), 0);
-          }
-          if (type === 'open') void onEvent({ type, protocol: event['protocol'] as string, extensions: '' });
-          else if (type === 'buffered') void onEvent({ type, bufferedAmount: event['amount'] as number });
-          else if (type === 'error') void onEvent({ type, message: event['message'] as string });
-          else if (type === 'close')
-            void onEvent({
-              type,
-              code: event['code'] as number,
-              reason: event['reason'] as string,
-              wasClean: event['wasClean'] as boolean,
-            });
-        } else if (event.event === 'fetch') {
-          const id = event['id'] as number;
-          const f = fetches.get(id);
-          if (!f) return;
-          const type = event['type'] as string;
-          if (type === 'writable') {
-            const wake = f.writable;
-            f.writable = undefined;
-            wake?.();
-          } else if (type === 'response') {
+async function instantiateCore(): Promise<MixCore & CoreHooks> {
+  const hooks: CoreHooks = {
+    onMixEvent: (json) => {
+      const event = JSON.parse(json) as { event: string } & Record<string, unknown>;
+      if (event.event === 'state') {
+        const state = toTunnelState(event as unknown as { state: string; reason: string | null });
+        for (const listener of listeners) void listener(state);
+      } else if (event.event === 'ws') {
+        const onEvent = sockets.get(event['id'] as number);
+        if (!onEvent) return;
+        const type = event['type'] as string;
+        if (type === 'close') {
+          sockets.delete(event['id'] as number);
+          // the last event: the page's callback proxy can go
+          setTimeout(() => releaseCallback(onEvent), 0);
+        }
+        if (type === 'open') void onEvent({ type, protocol: event['protocol'] as string, extensions: '' });
+        else if (type === 'buffered') void onEvent({ type, bufferedAmount: event['amount'] as number });
+        else if (type === 'error') void onEvent({ type, message: event['message'] as string });
+        else if (type === 'close')
+          void onEvent({
+            type,
+            code: event['code'] as number,
+            reason: event['reason'] as string,
+            wasClean: event['wasClean'] as boolean,
+          });
+      } else if (event.event === 'fetch') {
+        const id = event['id'] as number;
+        const f = fetches.get(id);
+        if (!f) return;
+        const type = event['type'] as string;
+        if (type === 'writable') {
+          const wake = f.writable;
+          f.writable = undefined;
+          wake?.();
+        } else if (type === 'response') {
+          void f.onEvent({
+            type,
+            status: event['status'] as number,
+            statusText: event['statusText'] as string,
+            headers: event['headers'] as Array<[string, string]>,
+            url: event['url'] as string,
+            redirected: event['redirected'] as boolean,
+          });
+        } else if (type === 'end' || type === 'error') {
+          fetches.delete(id);
+          f.writable?.();
+          if (type === 'end') void f.onEvent({ type });
+          else
             void f.onEvent({
               type,
-              status: event['status'] as number,
-              statusText: event['statusText'] as string,
-              headers: event['headers'] as Array<[string, string]>,
-              url: event['url'] as string,
-              redirected: event['redirected'] as boolean,
+              name: event['name'] as 'TypeError' | 'TimeoutError',
+              message: event['message'] as string,
             });
-          } else if (type === 'end' || type === 'error') {
-            fetches.delete(id);
-            f.writable?.();
-            if (type === 'end') void f.onEvent({ type });
-            else
-              void f.onEvent({
-                type,
-                name: event['name'] as 'TypeError' | 'TimeoutError',
-                message: event['message'] as string,
-              });
-            setTimeout(() => releaseCallback(f.onEvent), 0);
-          }
-        } else if (event.event === 'dns') {
-          const answer = event as unknown as DnsEvent;
-          const waiting = dnsWaiting.get(answer.id);
-          dnsWaiting.delete(answer.id);
-          waiting?.(answer);
+          setTimeout(() => releaseCallback(f.onEvent), 0);
         }
-      },
-      onMixData: (kind, id, bytes) => {
-        const onEvent = sockets.get(id);
-        if (kind === 'fetch-body') {
-          const f = fetches.get(id);
-          void f?.onEvent(Comlink.transfer({ type: 'body', chunk: bytes }, [bytes.buffer]));
-        } else if (kind === 'ws-text') void onEvent?.({ type: 'text', data: textDecoder.decode(bytes) });
-        else if (kind === 'ws-binary') void onEvent?.(Comlink.transfer({ type: 'binary', data: bytes }, [bytes.buffer]));
-      },
-    };
-    core = (await createMixCore(hooks as Record<string, unknown>)) as MixCore & CoreHooks;
-  }
+      } else if (event.event === 'dns') {
+        const answer = event as unknown as DnsEvent;
+        const waiting = dnsWaiting.get(answer.id);
+        dnsWaiting.delete(answer.id);
+        waiting?.(answer);
+      }
+    },
+    onMixData: (kind, id, bytes) => {
+      const onEvent = sockets.get(id);
+      if (kind === 'fetch-body') {
+        const f = fetches.get(id);
+        void f?.onEvent(Comlink.transfer({ type: 'body', chunk: bytes }, [bytes.buffer]));
+      } else if (kind === 'ws-text') void onEvent?.({ type: 'text', data: textDecoder.decode(bytes) });
+      else if (kind === 'ws-binary') void onEvent?.(Comlink.transfer({ type: 'binary', data: bytes }, [bytes.buffer]));
+    },
+  };
+  core = (await createMixCore(hooks as Record<string, unknown>)) as MixCore & CoreHooks;
   return core;
+}
+
+let coreLoading: Promise<MixCore & CoreHooks> | undefined;
+/** The wasm core, compiled once; the worker starts it as soon as it runs. */
+function loadCore(): Promise<MixCore & CoreHooks> {
+  coreLoading ??= instantiateCore();
+  return coreLoading;
 }
 
 function callWithString(m: MixCore, fn: (ptr: number) => number, text: string): number {
@@ -247,14 +252,17 @@ const api: LifecycleApi = {
   async setupMixTunnel(opts?: SetupMixTunnelOpts): Promise<void> {
     const options = resolveOptions(opts);
     const key = JSON.stringify(options);
-    const m = await loadCore();
-    const state = readState(m).state;
-    if (currentSetup && (!currentSetup.settled || state === 'connecting' || state === 'ready')) {
-      if (currentSetup.key === key) return currentSetup.outcome;
-      throw new Error('setupMixTunnel: the tunnel is already set up with other options; call disconnectMixTunnel first');
+    if (currentSetup) {
+      // a setup before this one got the core loaded
+      const state = core ? readState(core).state : 'connecting';
+      if (!currentSetup.settled || state === 'connecting' || state === 'ready') {
+        if (currentSetup.key === key) return currentSetup.outcome;
+        throw new Error('setupMixTunnel: the tunnel is already set up with other options; call disconnectMixTunnel first');
+      }
     }
     const outcome = (async () => {
-      const store = await openRecordStore(options.clientId, options.storagePassphrase);
+      // the keys' store opens while the wasm compiles
+      const [m, store] = await Promise.all([loadCore(), openRecordStore(options.clientId, options.storagePassphrase)]);
       m.mixStorage = new Map([...store.records].map(([name, bytes]) => [`${options.clientId}/${name}`, bytes]));
       m.mixStorageSave = (_clientId, name, bytes) => store.save(name, bytes);
       m.mixLog = options.debug ? (text) => console.debug(`[mix-tunnel] ${text}`) : undefined;
@@ -413,3 +421,7 @@ const api: LifecycleApi = {
 };
 
 Comlink.expose(api);
+// compiling the wasm does not wait for the first call
+loadCore().catch(() => {
+  /* setupMixTunnel reports it */
+});
