@@ -113,6 +113,25 @@ static void emit(const char *json)
 #endif
 }
 
+/* {"event":event,"id":id,"type":type, then the caller's fields; event_emit closes it */
+static void event_begin(json_writer *w, char *buf, size_t cap, const char *event, unsigned id, const char *type)
+{
+    json_writer_init(w, buf, cap);
+    json_object_begin(w);
+    json_key(w, "event");
+    json_write_cstring(w, event);
+    json_key(w, "id");
+    json_write_u64(w, id);
+    json_key(w, "type");
+    json_write_cstring(w, type);
+}
+
+static void event_emit(json_writer *w, const char *buf)
+{
+    json_object_end(w);
+    if (json_writer_finish(w) >= 0) emit(buf);
+}
+
 static void write_state(json_writer *w, tunnel_state state, const char *reason)
 {
     json_key(w, "state");
@@ -135,7 +154,7 @@ static void on_state_changed(void *ctx, tunnel_state state, const char *reason)
     json_write_cstring(&w, "state");
     write_state(&w, state, reason);
     json_object_end(&w);
-    if (json_writer_finish(&w)) emit(buf);
+    if (json_writer_finish(&w) >= 0) emit(buf);
 }
 
 static int fail_setup(const char *fmt, const char *key)
@@ -276,7 +295,7 @@ API_EXPORT const char *mix_tunnel_state_json(void)
     else
         write_state(&w, TUNNEL_SHUTDOWN, NULL);
     json_object_end(&w);
-    return json_writer_finish(&w) ? api.answer : "{}";
+    return json_writer_finish(&w) >= 0 ? api.answer : "{}";
 }
 
 API_EXPORT const char *mix_tunnel_stats_json(void)
@@ -316,7 +335,7 @@ API_EXPORT const char *mix_tunnel_stats_json(void)
         json_write_u64(&w, counters[i]);
     }
     json_object_end(&w);
-    return json_writer_finish(&w) ? api.answer : "{}";
+    return json_writer_finish(&w) >= 0 ? api.answer : "{}";
 }
 
 /* ---- DNS ---- */
@@ -441,34 +460,16 @@ static void ws_handles_release_all(void)
     while (api.sockets) ws_handle_release(api.sockets);
 }
 
-/* {"event":"ws","id":id,"type":type ... then the caller's fields, then "}" */
-static void ws_event_begin(json_writer *w, char *buf, size_t cap, unsigned id, const char *type)
-{
-    json_writer_init(w, buf, cap);
-    json_object_begin(w);
-    json_key(w, "event");
-    json_write_cstring(w, "ws");
-    json_key(w, "id");
-    json_write_u64(w, id);
-    json_key(w, "type");
-    json_write_cstring(w, type);
-}
-
-static void ws_event_end(json_writer *w, const char *buf)
-{
-    json_object_end(w);
-    if (json_writer_finish(w) >= 0) emit(buf);
-}
 
 static void socket_opened(void *ctx, const char *protocol)
 {
     page_request *h = ctx;
     char buf[512];
     json_writer w;
-    ws_event_begin(&w, buf, sizeof buf, h->id, "open");
+    event_begin(&w, buf, sizeof buf, "ws", h->id, "open");
     json_key(&w, "protocol");
     json_write_cstring(&w, protocol);
-    ws_event_end(&w, buf);
+    event_emit(&w, buf);
 }
 
 static void socket_message(void *ctx, bool binary, const uint8_t *data, size_t len)
@@ -482,10 +483,10 @@ static void socket_failed(void *ctx, const char *message)
     page_request *h = ctx;
     char buf[512];
     json_writer w;
-    ws_event_begin(&w, buf, sizeof buf, h->id, "error");
+    event_begin(&w, buf, sizeof buf, "ws", h->id, "error");
     json_key(&w, "message");
     json_write_cstring(&w, message);
-    ws_event_end(&w, buf);
+    event_emit(&w, buf);
 }
 
 static void socket_buffered(void *ctx, size_t amount)
@@ -493,10 +494,10 @@ static void socket_buffered(void *ctx, size_t amount)
     page_request *h = ctx;
     char buf[128];
     json_writer w;
-    ws_event_begin(&w, buf, sizeof buf, h->id, "buffered");
+    event_begin(&w, buf, sizeof buf, "ws", h->id, "buffered");
     json_key(&w, "amount");
     json_write_u64(&w, amount);
-    ws_event_end(&w, buf);
+    event_emit(&w, buf);
 }
 
 static void socket_closed(void *ctx, uint16_t code, const char *reason, bool was_clean)
@@ -504,14 +505,14 @@ static void socket_closed(void *ctx, uint16_t code, const char *reason, bool was
     page_request *h = ctx;
     char buf[512];
     json_writer w;
-    ws_event_begin(&w, buf, sizeof buf, h->id, "close");
+    event_begin(&w, buf, sizeof buf, "ws", h->id, "close");
     json_key(&w, "code");
     json_write_u64(&w, code);
     json_key(&w, "reason");
     json_write_cstring(&w, reason);
     json_key(&w, "wasClean");
     json_write_bool(&w, was_clean);
-    ws_event_end(&w, buf);
+    event_emit(&w, buf);
     ws_handle_release(h);
 }
 
@@ -605,17 +606,6 @@ static void fetch_handles_close_all(void)
     while (api.fetches) fetch_handle_close(api.fetches);
 }
 
-static void fetch_event_begin(json_writer *w, char *buf, size_t cap, unsigned id, const char *type)
-{
-    json_writer_init(w, buf, cap);
-    json_object_begin(w);
-    json_key(w, "event");
-    json_write_cstring(w, "fetch");
-    json_key(w, "id");
-    json_write_u64(w, id);
-    json_key(w, "type");
-    json_write_cstring(w, type);
-}
 
 static void fetch_responded(void *ctx, const http_response *r)
 {
@@ -625,7 +615,7 @@ static void fetch_responded(void *ctx, const http_response *r)
     char *buf = malloc(cap);
     if (!buf) return;
     json_writer w;
-    fetch_event_begin(&w, buf, cap, h->id, "response");
+    event_begin(&w, buf, cap, "fetch", h->id, "response");
     json_key(&w, "status");
     json_write_u64(&w, (uint64_t)r->status);
     json_key(&w, "statusText");
@@ -643,8 +633,7 @@ static void fetch_responded(void *ctx, const http_response *r)
     json_write_cstring(&w, r->url);
     json_key(&w, "redirected");
     json_write_bool(&w, r->redirected);
-    json_object_end(&w);
-    if (json_writer_finish(&w) >= 0) emit(buf);
+    event_emit(&w, buf);
     free(buf);
 }
 
@@ -661,17 +650,16 @@ static void fetch_completed(void *ctx, int error, const http_header *trailers, s
     (void)trailer_count;
     char buf[512];
     json_writer w;
-    fetch_event_begin(&w, buf, sizeof buf, h->id, error ? "error" : "end");
+    event_begin(&w, buf, sizeof buf, "fetch", h->id, error ? "error" : "end");
     if (error) {
         json_key(&w, "name");
         json_write_cstring(&w, error == HTTP_FETCH_ERR_TIMEOUT ? "TimeoutError" : "TypeError");
         json_key(&w, "message");
         json_write_cstring(&w, http_fetch_error_text(error));
     }
-    json_object_end(&w);
     /* the fetch is over: its handle goes before the page hears, so the id is free */
     fetch_handle_close(h);
-    if (json_writer_finish(&w) >= 0) emit(buf);
+    event_emit(&w, buf);
 }
 
 static void fetch_writable(void *ctx)
@@ -679,9 +667,8 @@ static void fetch_writable(void *ctx)
     page_request *h = ctx;
     char buf[128];
     json_writer w;
-    fetch_event_begin(&w, buf, sizeof buf, h->id, "writable");
-    json_object_end(&w);
-    if (json_writer_finish(&w) >= 0) emit(buf);
+    event_begin(&w, buf, sizeof buf, "fetch", h->id, "writable");
+    event_emit(&w, buf);
 }
 
 static const http_fetch_events FETCH_EVENTS = {
