@@ -23,10 +23,7 @@ static const uint32_t IPR_V10_RELEASE[3] = {1, 37, 0};
 #define DESCRIBED_MAX_PAGES 64
 
 typedef enum {
-    STEP_ENTRY_GATEWAYS, /* first run: the candidates for our gateway */
-    STEP_REWARDED_SET,
-    STEP_MIXNODES,
-    STEP_GATEWAYS,
+    STEP_TOPOLOGY,
     STEP_GATEWAY_SESSION,
     STEP_IPR_VERSION,
     STEP_IPR_CONNECT,
@@ -34,17 +31,32 @@ typedef enum {
     STEP_STOPPED,
 } setup_step;
 
+/* The topology's three directory answers, asked for at once as the
+ * published client does; a stored gateway changes nothing in them. */
+typedef enum { TOPOLOGY_REWARDED_SET, TOPOLOGY_MIXNODES, TOPOLOGY_GATEWAYS, TOPOLOGY_PARTS } topology_part;
+static const char *const TOPOLOGY_PATHS[TOPOLOGY_PARTS] = {
+    "/v1/nym-nodes/rewarded-set",
+    "/v2/unstable/nym-nodes/skimmed/mixnodes/active",
+    "/v2/unstable/nym-nodes/skimmed/entry-gateways",
+};
+
+typedef struct {
+    tunnel *t;
+    uint32_t fetch;
+    bool answered;
+} topology_request;
+
 struct tunnel {
     tunnel_config config;
     tunnel_callbacks callbacks;
     tunnel_state state;
     char reason[320];
     char last_problem[256]; /* the latest trouble setup met, for the reason if it times out */
-    setup_step step;       /* how far setup got */
-    setup_step fetch_step; /* what the directory request in flight is for */
-    bool refreshing;       /* a topology refresh, not setup, is fetching */
+    setup_step step;  /* how far setup got */
+    bool refreshing;  /* a topology refresh, not setup, is fetching */
     directory dir;
-    uint32_t fetch, setup_timer, refresh_timer, mixnet_timer;
+    topology_request topology[TOPOLOGY_PARTS];
+    uint32_t described_fetch, setup_timer, refresh_timer, mixnet_timer;
     uint64_t mixnet_deadline_ns;
     uint8_t identity_public[32], identity_secret[64], encryption_secret[32], ack_key[MIXNET_ACK_KEY_LEN];
     bool have_gateway, have_shared_key;
@@ -92,11 +104,15 @@ static void release_session(tunnel *t)
         net_shutdown();
         t->net_running = false;
     }
-    platform_fetch_cancel(t->fetch);
+    for (int part = 0; part < TOPOLOGY_PARTS; part++) {
+        platform_fetch_cancel(t->topology[part].fetch);
+        t->topology[part].fetch = 0;
+    }
+    platform_fetch_cancel(t->described_fetch);
     platform_timer_cancel(t->setup_timer);
     platform_timer_cancel(t->refresh_timer);
     platform_timer_cancel(t->mixnet_timer);
-    t->fetch = t->setup_timer = t->refresh_timer = t->mixnet_timer = 0;
+    t->described_fetch = t->setup_timer = t->refresh_timer = t->mixnet_timer = 0;
     ipr_client_destroy(t->ic);
     mixnet_client_destroy(t->mx);
     gateway_client_destroy(t->gc);
@@ -164,17 +180,25 @@ static void load_or_create_keys(tunnel *t)
 
 /* ---- directory requests ---- */
 
-static void on_fetched(void *ctx, int status, const uint8_t *body, size_t len, const char *error);
-
-static void fetch_path(tunnel *t, setup_step step, const char *path)
+/* Gives the request's id, 0 when the URL is not usable. */
+static uint32_t fetch_directory(tunnel *t, const char *path, platform_fetch_callback callback, void *ctx)
 {
-    t->fetch_step = step;
     char url[512];
     size_t base = strlen(t->config.nym_api_url);
     while (base > 0 && t->config.nym_api_url[base - 1] == '/') base--;
     snprintf(url, sizeof url, "%.*s%s", (int)base, t->config.nym_api_url, path);
-    t->fetch = platform_fetch(url, "application/json", t->config.directory_timeout_ms, DIRECTORY_MAX_BODY, on_fetched, t);
-    if (!t->fetch) fail(t, "the directory URL is not usable");
+    return platform_fetch(url, "application/json", t->config.directory_timeout_ms, DIRECTORY_MAX_BODY, callback, ctx);
+}
+
+/* Why an answer is no use, or false when it is a 200. */
+static bool directory_answer_failed(int status, const char *error, char *reason, size_t cap)
+{
+    if (status == 200) return false;
+    if (status == 0)
+        snprintf(reason, cap, "directory request failed: %s", error ? error : "no answer");
+    else
+        snprintf(reason, cap, "directory answered HTTP %d", status);
+    return true;
 }
 
 static void start_gateway_session(tunnel *t);
@@ -203,55 +227,72 @@ static void topology_ready(tunnel *t);
 static void connect_ipr(tunnel *t, const uint32_t *version);
 static void ipr_lookup_answered(tunnel *t, const char *json, size_t len);
 
-static void on_fetched(void *ctx, int status, const uint8_t *body, size_t len, const char *error)
+static void topology_failed(tunnel *t, const char *reason)
 {
-    tunnel *t = ctx;
-    t->fetch = 0;
-    if (status != 200) {
-        char reason[300];
-        if (status == 0)
-            snprintf(reason, sizeof reason, "directory request failed: %s", error ? error : "no answer");
-        else
-            snprintf(reason, sizeof reason, "directory answered HTTP %d", status);
-        if (t->refreshing) {
-            /* keep the old topology, as the published client does */
-            t->refreshing = false;
-            return;
-        }
-        fail(t, reason);
+    for (int part = 0; part < TOPOLOGY_PARTS; part++) {
+        platform_fetch_cancel(t->topology[part].fetch);
+        t->topology[part].fetch = 0;
+    }
+    if (t->refreshing) {
+        /* keep the old topology, as the published client does */
+        t->refreshing = false;
+        return;
+    }
+    fail(t, reason);
+}
+
+static void on_topology_fetched(void *ctx, int status, const uint8_t *body, size_t len, const char *error)
+{
+    topology_request *request = ctx;
+    tunnel *t = request->t;
+    request->fetch = 0;
+    char reason[300];
+    if (directory_answer_failed(status, error, reason, sizeof reason)) {
+        topology_failed(t, reason);
         return;
     }
     const char *json = (const char *)body;
-    int err = 0;
-    switch (t->fetch_step) {
-    case STEP_ENTRY_GATEWAYS:
-        err = directory_add_skimmed(&t->dir, json, len);
-        if (!err) choose_gateway(t);
-        if (t->step == STEP_STOPPED) return;
-        if (!err) fetch_path(t, STEP_REWARDED_SET, "/v1/nym-nodes/rewarded-set");
-        break;
-    case STEP_REWARDED_SET:
-        err = directory_set_rewarded_set(&t->dir, json, len);
-        if (!err) fetch_path(t, STEP_MIXNODES, "/v2/unstable/nym-nodes/skimmed/mixnodes/active");
-        break;
-    case STEP_MIXNODES:
-        err = directory_add_skimmed(&t->dir, json, len);
-        if (!err) fetch_path(t, STEP_GATEWAYS, "/v2/unstable/nym-nodes/skimmed/entry-gateways");
-        break;
-    case STEP_GATEWAYS:
-        err = directory_add_skimmed(&t->dir, json, len);
-        if (!err) topology_ready(t);
-        return;
-    case STEP_IPR_VERSION:
-        ipr_lookup_answered(t, json, len);
-        return;
-    default:
+    int err = request == &t->topology[TOPOLOGY_REWARDED_SET] ? directory_set_rewarded_set(&t->dir, json, len)
+                                                             : directory_add_skimmed(&t->dir, json, len);
+    if (err) {
+        topology_failed(t, "the directory's answer could not be read");
         return;
     }
-    if (err && t->refreshing)
-        t->refreshing = false;
-    else if (err)
-        fail(t, "the directory's answer could not be read");
+    request->answered = true;
+    for (int part = 0; part < TOPOLOGY_PARTS; part++)
+        if (!t->topology[part].answered) return;
+    topology_ready(t);
+}
+
+static void fetch_topology(tunnel *t)
+{
+    for (int part = 0; part < TOPOLOGY_PARTS; part++) {
+        topology_request *request = &t->topology[part];
+        *request = (topology_request){.t = t};
+        request->fetch = fetch_directory(t, TOPOLOGY_PATHS[part], on_topology_fetched, request);
+        if (!request->fetch) {
+            topology_failed(t, "the directory URL is not usable");
+            return;
+        }
+    }
+}
+
+static void on_described_fetched(void *ctx, int status, const uint8_t *body, size_t len, const char *error)
+{
+    tunnel *t = ctx;
+    t->described_fetch = 0;
+    char reason[300];
+    if (directory_answer_failed(status, error, reason, sizeof reason)) {
+        fail(t, reason);
+        return;
+    }
+    ipr_lookup_answered(t, (const char *)body, len);
+}
+
+static void fetch_described(tunnel *t, const char *path)
+{
+    t->described_fetch = fetch_directory(t, path, on_described_fetched, t);
+    if (!t->described_fetch) fail(t, "the directory URL is not usable");
 }
 
 static void on_setup_timeout(void *ctx)
@@ -283,8 +324,8 @@ static void topology_ready(tunnel *t)
         mixnet_client_set_topology(t->mx, &t->dir.topology);
         return;
     }
-    if (!directory_find_by_identity(&t->dir, t->gateway_identity)) {
-        /* our stored gateway left the network: pick another and register there */
+    if (!t->have_gateway || !directory_find_by_identity(&t->dir, t->gateway_identity)) {
+        /* first run, or our stored gateway left the network: pick one and register there */
         choose_gateway(t);
         if (t->step == STEP_STOPPED) return;
     }
@@ -390,7 +431,7 @@ static void start_mixnet_and_ipr(tunnel *t)
     t->step = STEP_IPR_VERSION;
     t->described_page = 0;
     t->ipr_choice = (directory_ipr_choice){0};
-    fetch_path(t, STEP_IPR_VERSION, t->discover_ipr ? "/v2/nym-nodes/described?page=0" : "/v2/nym-nodes/described");
+    fetch_described(t, t->discover_ipr ? "/v2/nym-nodes/described?page=0" : "/v2/nym-nodes/described");
 }
 
 /* ---- the IPR ---- */
@@ -459,7 +500,7 @@ static void ipr_lookup_answered(tunnel *t, const char *json, size_t len)
     if (t->ipr_choice.seen < t->ipr_choice.total && t->described_page < DESCRIBED_MAX_PAGES) {
         char path[64];
         snprintf(path, sizeof path, "/v2/nym-nodes/described?page=%u", (unsigned)++t->described_page);
-        fetch_path(t, STEP_IPR_VERSION, path);
+        fetch_described(t, path);
         return;
     }
     if (!t->ipr_choice.found) {
@@ -491,11 +532,11 @@ static void refresh_topology(void *ctx)
 {
     tunnel *t = ctx;
     t->refresh_timer = platform_timer_start(t->config.topology_refresh_ms, refresh_topology, t);
-    if (t->fetch) return;
+    if (t->refreshing) return;
     t->refreshing = true;
     directory_free(&t->dir);
     directory_init(&t->dir);
-    fetch_path(t, STEP_REWARDED_SET, "/v1/nym-nodes/rewarded-set");
+    fetch_topology(t);
 }
 
 /* ---- the public side ---- */
@@ -529,11 +570,8 @@ void tunnel_start(tunnel *t)
     t->net_running = true;
     load_or_create_keys(t);
     t->setup_timer = platform_timer_start(t->config.connect_timeout_ms, on_setup_timeout, t);
-    t->step = STEP_REWARDED_SET;
-    if (t->have_gateway)
-        fetch_path(t, STEP_REWARDED_SET, "/v1/nym-nodes/rewarded-set");
-    else
-        fetch_path(t, STEP_ENTRY_GATEWAYS, "/v2/unstable/nym-nodes/skimmed/entry-gateways?page=0");
+    t->step = STEP_TOPOLOGY;
+    fetch_topology(t);
 }
 
 /* The IP stack's output: into the exit's stream. A packet refused now is
