@@ -1,10 +1,11 @@
-// The stored keys and gateway registration (IndexedDB, one store per
+// The stored keys and gateway registration (IndexedDB, records per
 // clientId), sealed with storagePassphrase: a returning client, in the same
 // page or after a reload, authenticates with what it stored instead of
 // registering again; a store opened with the wrong passphrase, or the other
 // way than it was made, fails the setup with a reason.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeStats } from '../interop/support/localnet';
 import { startLocalnetPage, type LocalnetPage } from './support/localnet-page';
@@ -94,7 +95,25 @@ describe('stored keys, sealed with storagePassphrase, in Chromium against localn
 
   it('after a reload, the same clientId and passphrase reach ready from the stored keys', async () => {
     await harness!.load();
-    await expectStoredRegistrationReused();
+    const directory = harness!.tunnelOptions.nymApiUrl.replace(/\/+$/, '');
+    const requested: string[] = [];
+    const record = (r: Request) => {
+      if (r.url().startsWith(directory)) requested.push(r.url().slice(directory.length));
+    };
+    harness!.page.on('request', record);
+    try {
+      await expectStoredRegistrationReused();
+    } finally {
+      harness!.page.off('request', record);
+    }
+    // the page's first setup asked for the topology while the worker started; the core took
+    // those answers instead of asking again, then asked for the exit's release itself
+    expect(requested.sort()).toEqual([
+      '/v1/nym-nodes/rewarded-set',
+      '/v2/nym-nodes/described',
+      '/v2/unstable/nym-nodes/skimmed/entry-gateways',
+      '/v2/unstable/nym-nodes/skimmed/mixnodes/active',
+    ]);
   });
 
   it('page and worker reported no errors', () => {

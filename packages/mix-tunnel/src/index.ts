@@ -4,6 +4,7 @@ import * as Comlink from 'comlink';
 import WORKER_SOURCE from 'mix-tunnel-worker-source';
 import { resolveOptions } from './options';
 import type {
+  DirectoryAnswer,
   IMixTunnelWorker,
   SetupMixTunnelOpts,
   TunnelState,
@@ -42,11 +43,62 @@ export const getMixTunnel = (): Promise<Comlink.Remote<IMixTunnelWorker>> => {
   return worker;
 };
 
+/** The directory requests the core makes first, all at once (wasm/src/tunnel/tunnel.c TOPOLOGY_PATHS). */
+const TOPOLOGY_PATHS = [
+  '/v1/nym-nodes/rewarded-set',
+  '/v2/unstable/nym-nodes/skimmed/mixnodes/active',
+  '/v2/unstable/nym-nodes/skimmed/entry-gateways',
+];
+let prefetchStarted = false;
+/** Started, not yet handed to the worker: the first setup to reach the worker takes them. */
+let prefetchUnclaimed: Array<[string, Promise<DirectoryAnswer>]> = [];
+
+/** Starting the worker and its wasm takes longer than these requests, so on the page's first setup
+ * the page asks for them before it starts the worker, as the core would (public data, no
+ * credentials, no referrer), and hands the answers over. Gives the URLs and their answers. */
+function prefetchTopology(nymApiUrl: string): Array<[string, Promise<DirectoryAnswer>]> {
+  return TOPOLOGY_PATHS.map((p) => {
+    const url = nymApiUrl.replace(/\/+$/, '') + p;
+    const answer = fetch(url, {
+      headers: { accept: 'application/json' },
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+      cache: 'no-store',
+    }).then(
+      async (response): Promise<DirectoryAnswer> => ({
+        status: response.status,
+        body: new Uint8Array(await response.arrayBuffer()),
+        error: '',
+      }),
+      (e: unknown): DirectoryAnswer => ({ status: 0, body: null, error: e instanceof Error ? e.message : String(e) }),
+    );
+    return [url, answer];
+  });
+}
+
+function handOver(w: Comlink.Remote<IMixTunnelWorker>, url: string, answer: Promise<DirectoryAnswer>): void {
+  answer
+    .then((a) => w.directoryAnswered(url, a.body ? Comlink.transfer(a, [a.body.buffer]) : a))
+    .catch(() => {
+      /* the worker is gone: nobody waits for the answer */
+    });
+}
+
 /** Sets the tunnel up and resolves once it is ready; rejects with the reason when setup fails.
  * A second call while it is up resolves at once; after a disconnect a new setup works. */
 export const setupMixTunnel = async (opts?: SetupMixTunnelOpts): Promise<void> => {
-  resolveOptions(opts); // a TypeError here, in the caller's thread, for bad options
-  await (await getMixTunnel()).setupMixTunnel(opts);
+  const options = resolveOptions(opts); // a TypeError here, in the caller's thread, for bad options
+  if (!prefetchStarted) {
+    prefetchStarted = true;
+    prefetchUnclaimed = prefetchTopology(options.nymApiUrl);
+    // the requests leave before the worker's creation holds this thread up
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  const w = await getMixTunnel();
+  const prefetching = prefetchUnclaimed;
+  prefetchUnclaimed = [];
+  for (const [url, answer] of prefetching) handOver(w, url, answer);
+  await w.setupMixTunnel(opts, prefetching.map(([url]) => url));
 };
 
 /** Stops the tunnel; setupMixTunnel may start a new one. */

@@ -1,6 +1,6 @@
 // The core's small records (keys, gateway registration) in IndexedDB, one
-// database per clientId, read into memory before the core starts and
-// written back as the core saves. With a passphrase every record is sealed
+// database for every clientId with records keyed [clientId, name], read into
+// memory before the core starts and written back as the core saves. With a passphrase every record is sealed
 // with AES-GCM under a PBKDF2 key; a store is either sealed or not, and
 // opening it the other way fails rather than mixing the two.
 
@@ -20,10 +20,16 @@ function request<T>(r: IDBRequest<T>): Promise<T> {
   });
 }
 
-function openDatabase(clientId: string): Promise<IDBDatabase> {
-  const open = indexedDB.open(`mix-tunnel-${clientId}`, 1);
-  open.onupgradeneeded = () => open.result.createObjectStore(STORE);
-  return request(open);
+let database: Promise<IDBDatabase> | undefined;
+/** The one database, opened once. Opening it is slow in a new browser profile (about 100 ms), and
+ * needs no clientId, so the worker starts it as soon as it runs. */
+export function openDatabase(): Promise<IDBDatabase> {
+  if (!database) {
+    const open = indexedDB.open('mix-tunnel', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(STORE);
+    database = request(open);
+  }
+  return database;
 }
 
 async function sealingKey(passphrase: string, salt: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
@@ -41,11 +47,13 @@ async function sealingKey(passphrase: string, salt: Uint8Array<ArrayBuffer>): Pr
 
 /** Opens the store of clientId; rejects when the passphrase does not fit it. */
 export async function openRecordStore(clientId: string, passphrase: string | undefined): Promise<RecordStore> {
-  const db = await openDatabase(clientId);
+  const db = await openDatabase();
   const all = db.transaction(STORE, 'readonly').objectStore(STORE);
-  const [keys, values] = await Promise.all([request(all.getAllKeys()), request(all.getAll())]);
+  // every [clientId, name]: an array key sorts after every string
+  const mine = IDBKeyRange.bound([clientId], [clientId, []]);
+  const [keys, values] = await Promise.all([request(all.getAllKeys(mine)), request(all.getAll(mine))]);
   const stored = new Map<string, Uint8Array<ArrayBuffer>>();
-  keys.forEach((k, i) => stored.set(String(k), new Uint8Array(values[i] as ArrayBuffer)));
+  keys.forEach((k, i) => stored.set(String((k as [string, string])[1]), new Uint8Array(values[i] as ArrayBuffer)));
 
   let key: CryptoKey | undefined;
   const salt = stored.get(SALT_RECORD);
@@ -53,7 +61,7 @@ export async function openRecordStore(clientId: string, passphrase: string | und
     if (!salt && stored.size > 0) throw new Error('storage: this client\'s store is not sealed, but a passphrase was given');
     const newSalt = salt ?? crypto.getRandomValues(new Uint8Array(16));
     key = await sealingKey(passphrase, newSalt);
-    if (!salt) db.transaction(STORE, 'readwrite').objectStore(STORE).put(newSalt.buffer, SALT_RECORD);
+    if (!salt) db.transaction(STORE, 'readwrite').objectStore(STORE).put(newSalt.buffer, [clientId, SALT_RECORD]);
   } else if (salt) {
     throw new Error('storage: this client\'s store is sealed: give its storagePassphrase');
   }
@@ -86,7 +94,7 @@ export async function openRecordStore(clientId: string, passphrase: string | und
         out.set(sealed, 12);
         value = out.buffer;
       }
-      await request(db.transaction(STORE, 'readwrite').objectStore(STORE).put(value, name));
+      await request(db.transaction(STORE, 'readwrite').objectStore(STORE).put(value, [clientId, name]));
     });
   };
   return { records, save };

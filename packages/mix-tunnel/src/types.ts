@@ -159,12 +159,22 @@ export type MixWebSocketEvent =
   | { type: 'close'; code: number; reason: string; wasClean: boolean };
 export type MixWebSocketEventCallback = (event: MixWebSocketEvent) => void;
 
+/** Ours: a directory request's outcome: its status and body, or status 0 and why there is none. */
+export interface DirectoryAnswer {
+  status: number;
+  body: Uint8Array | null;
+  error: string;
+}
+
 /** Ours: a state change, as `onTunnelStateChange` delivers it. */
 export type TunnelStateListener = (state: TunnelState) => void;
 
 /** The worker's interface, behind Comlink. */
 export interface IMixTunnelWorker {
-  setupMixTunnel(opts?: SetupMixTunnelOpts): Promise<void>;
+  /** `prefetching`, ours: directory URLs the page is already fetching (see `directoryAnswered`). */
+  setupMixTunnel(opts?: SetupMixTunnelOpts, prefetching?: string[]): Promise<void>;
+  /** Ours: the page's answer to one of the `prefetching` URLs, used instead of the core's own request. */
+  directoryAnswered(url: string, answer: DirectoryAnswer): Promise<void>;
   disconnectMixTunnel(): Promise<void>;
   getTunnelState(): Promise<TunnelState>;
   /** Ours. */

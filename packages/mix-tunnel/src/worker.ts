@@ -3,8 +3,9 @@
 import * as Comlink from 'comlink';
 import createMixCore, { type MixCore } from 'mixcore';
 import { coreOptionsJson, resolveOptions } from './options';
-import { openRecordStore } from './storage';
+import { openDatabase, openRecordStore } from './storage';
 import type {
+  DirectoryAnswer,
   IMixTunnelWorker,
   MixDnsAddress,
   MixFetchEventCallback,
@@ -17,6 +18,8 @@ import type {
 } from './types';
 
 interface CoreHooks {
+  /** directory answers the page fetched, by URL; the core's fetch takes them (platform/web/fetch.c) */
+  mixPrefetched?: Map<string, Promise<DirectoryAnswer>>;
   onMixData?: (kind: string, id: number, bytes: Uint8Array) => void;
   mixStorage?: Map<string, Uint8Array>;
   mixStorageSave?: (clientId: string, name: string, bytes: Uint8Array<ArrayBuffer>) => void;
@@ -29,6 +32,8 @@ let core: (MixCore & CoreHooks) | undefined;
  * call setup with the same options; other options while it is up are an error. */
 let currentSetup: { key: string; outcome: Promise<void>; settled: boolean } | undefined;
 const listeners: TunnelStateListener[] = [];
+/** Answers the page is fetching for the latest setup, until they come. */
+const prefetchWaiting = new Map<string, (answer: DirectoryAnswer) => void>();
 
 interface DnsEvent {
   event: 'dns';
@@ -212,6 +217,7 @@ function resolve(hostname: string, want: number): Promise<MixDnsAddress[]> {
 type LifecycleApi = Pick<
   IMixTunnelWorker,
   | 'setupMixTunnel'
+  | 'directoryAnswered'
   | 'disconnectMixTunnel'
   | 'getTunnelState'
   | 'getTunnelStats'
@@ -249,7 +255,7 @@ function callWithBytes(m: MixCore, fn: (ptr: number) => number, bytes: Uint8Arra
 }
 
 const api: LifecycleApi = {
-  async setupMixTunnel(opts?: SetupMixTunnelOpts): Promise<void> {
+  async setupMixTunnel(opts?: SetupMixTunnelOpts, prefetching: string[] = []): Promise<void> {
     const options = resolveOptions(opts);
     const key = JSON.stringify(options);
     if (currentSetup) {
@@ -260,11 +266,16 @@ const api: LifecycleApi = {
         throw new Error('setupMixTunnel: the tunnel is already set up with other options; call disconnectMixTunnel first');
       }
     }
+    prefetchWaiting.clear();
+    const prefetched = new Map(
+      prefetching.map((url) => [url, new Promise<DirectoryAnswer>((resolve) => prefetchWaiting.set(url, resolve))]),
+    );
     const outcome = (async () => {
       // the keys' store opens while the wasm compiles
       const [m, store] = await Promise.all([loadCore(), openRecordStore(options.clientId, options.storagePassphrase)]);
       m.mixStorage = new Map([...store.records].map(([name, bytes]) => [`${options.clientId}/${name}`, bytes]));
       m.mixStorageSave = (_clientId, name, bytes) => store.save(name, bytes);
+      m.mixPrefetched = prefetched;
       m.mixLog = options.debug ? (text) => console.debug(`[mix-tunnel] ${text}`) : undefined;
       // a failed or stopped tunnel makes way for this one
       m._mix_tunnel_disconnect();
@@ -283,6 +294,10 @@ const api: LifecycleApi = {
     } finally {
       setup.settled = true;
     }
+  },
+  async directoryAnswered(url: string, answer: DirectoryAnswer): Promise<void> {
+    prefetchWaiting.get(url)?.(answer);
+    prefetchWaiting.delete(url);
   },
   async disconnectMixTunnel(): Promise<void> {
     currentSetup = undefined;
@@ -421,7 +436,10 @@ const api: LifecycleApi = {
 };
 
 Comlink.expose(api);
-// compiling the wasm does not wait for the first call
+// opening the database and compiling the wasm do not wait for the first call
+openDatabase().catch(() => {
+  /* setupMixTunnel reports it */
+});
 loadCore().catch(() => {
   /* setupMixTunnel reports it */
 });

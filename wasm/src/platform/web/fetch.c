@@ -1,5 +1,6 @@
 /* Directory requests in the browser: fetch(), with an AbortController for
- * the timeout and for cancelling. */
+ * the timeout and for cancelling; or the answer the page already fetched
+ * for that URL, when the worker has one (Module.mixPrefetched). */
 #include "platform/platform.h"
 
 #include <emscripten.h>
@@ -19,7 +20,10 @@ EM_JS(void, web_fetch_start, (int id, const char *url, const char *accept, doubl
     if (!Module.webFetches) Module.webFetches = new Map();
     const controller = new AbortController();
     Module.webFetches.set(id, controller);
-    const timer = timeout_ms > 0 ? setTimeout(() => controller.abort(new Error("timed out")), timeout_ms) : null;
+    const timer = timeout_ms > 0 ? setTimeout(() => {
+        finish(0, null, "timed out");
+        controller.abort();
+    }, timeout_ms) : null;
     const finish = (status, bytes, error) => {
         if (timer) clearTimeout(timer);
         if (!Module.webFetches.has(id)) return; /* cancelled */
@@ -33,13 +37,16 @@ EM_JS(void, web_fetch_start, (int id, const char *url, const char *accept, doubl
         if (body) Module["_free"](body);
         if (text) Module["_free"](text);
     };
+    const address = UTF8ToString(url);
+    const prefetched = Module.mixPrefetched && Module.mixPrefetched.get(address);
+    if (prefetched) Module.mixPrefetched.delete(address);
     /* credentials and referrer stay home: the directory learns nothing of the page */
-    fetch(UTF8ToString(url), {headers: {accept: UTF8ToString(accept)}, signal: controller.signal,
-                               credentials: "omit", referrerPolicy: "no-referrer", cache: "no-store"})
-        .then(async (response) => {
-            const bytes = new Uint8Array(await response.arrayBuffer());
-            if (bytes.length > max_body) finish(0, null, "response body too large");
-            else finish(response.status, bytes, "");
+    const answer = prefetched || fetch(address, {headers: {accept: UTF8ToString(accept)}, signal: controller.signal,
+                                                 credentials: "omit", referrerPolicy: "no-referrer", cache: "no-store"})
+        .then(async (response) => ({status: response.status, body: new Uint8Array(await response.arrayBuffer()), error: ""}));
+    answer.then((a) => {
+            if (a.body && a.body.length > max_body) finish(0, null, "response body too large");
+            else finish(a.status, a.body, a.error);
         })
         .catch((e) => finish(0, null, String(e && e.message || e)));
 });
