@@ -1,9 +1,9 @@
 /* The client: messages in, packets out, as an event-driven state machine.
  *
- * Sending. A message is encoded, padded and split; its fragments wait in a
- * send queue. With the main Poisson stream on, each tick (gaps Exp(20 ms))
- * sends the next queued fragment or, when there is none, a loop cover
- * packet; with it off, fragments go out at once. A separate loop cover
+ * Sending. A message is encoded, padded and split; its fragments wait in
+ * their lane's queue. With the main Poisson stream on, each tick (gaps
+ * Exp(20 ms)) sends the next fragment of a lane drawn at random or, when
+ * all are empty, a loop cover packet; with it off, fragments go out at once. A separate loop cover
  * stream (gaps Exp(200 ms)) runs besides. Every fragment is wrapped when it
  * leaves (fresh route, ephemeral key, SURB-ack and delays), and its
  * retransmission timer starts then: expected round trip × 1.5 + 1.5 s.
@@ -45,8 +45,20 @@ typedef enum {
     DESTINATION_SENDER_TAG, /* back through reply SURBs */
 } destination_kind;
 
+/* Nym's transmission lanes: each tick draws one at random among those with
+ * something queued, so a short message (an IP packet) does not wait behind
+ * a long one (a hundred SURBs asked for by the exit). */
+typedef enum {
+    LANE_GENERAL,           /* the application's messages */
+    LANE_ADDITIONAL_SURBS,  /* SURBs a replier asked us for */
+    LANE_SURB_REQUEST,      /* our requests for more SURBs, as a replier */
+    LANE_RETRANSMISSION,    /* fragments sent again */
+    LANE_COUNT,
+} transmission_lane;
+
 typedef struct outgoing_message {
     uint64_t id;
+    transmission_lane lane;
     destination_kind destination;
     mixnet_recipient recipient;
     uint8_t sender_tag[MIXNET_SENDER_TAG_LEN];
@@ -117,7 +129,7 @@ struct mixnet_client {
 
     outgoing_message *messages;
     uint64_t last_message_id;
-    fragment_queue send_queue;
+    fragment_queue lanes[LANE_COUNT];
     retransmission_timer *timers;
     size_t timer_count, timer_capacity;
 
@@ -284,7 +296,7 @@ void mixnet_client_destroy(mixnet_client *c)
         queue_free(&t->waiting);
         free(t);
     }
-    queue_free(&c->send_queue);
+    for (int lane = 0; lane < LANE_COUNT; lane++) queue_free(&c->lanes[lane]);
     free(c->timers);
     free(c->nodes);
     mixnet_reassembler_destroy(c->reassembler);
@@ -509,19 +521,40 @@ static void cover_send(mixnet_client *c)
     c->stats.cover_packets_sent++;
 }
 
+/* Nym's draw (transmission_buffer.rs): a lane with fewer than 100 queued
+ * if there is one, else one of the 4 that sent most, or any; with at most 4
+ * lanes both come down to any lane with something queued. */
+#define LANE_SMALL 100
+
+/* Takes the next fragment of a lane drawn at random; false when all are empty. */
+static bool lanes_pop(mixnet_client *c, queued_fragment *item)
+{
+    transmission_lane candidates[LANE_COUNT];
+    size_t count = 0;
+    for (int small_only = 1; small_only >= 0 && count == 0; small_only--)
+        for (int lane = 0; lane < LANE_COUNT; lane++)
+            if (c->lanes[lane].count > 0 && (!small_only || c->lanes[lane].count < LANE_SMALL))
+                candidates[count++] = (transmission_lane)lane;
+    if (count == 0) return false;
+    uint32_t r = 0;
+    if (count > 1) random_bytes((uint8_t *)&r, sizeof r);
+    return queue_pop(&c->lanes[candidates[r % count]], item);
+}
+
 /* Without the Poisson stream, whatever is queued leaves at once. */
 static void send_queue_flush_if_immediate(mixnet_client *c, uint64_t now_ns)
 {
     if (!c->config.disable_poisson_traffic) return;
     queued_fragment item;
-    while (queue_pop(&c->send_queue, &item)) fragment_send(c, &item, now_ns);
+    while (lanes_pop(c, &item)) fragment_send(c, &item, now_ns);
 }
 
 static int fragment_enqueue(mixnet_client *c, outgoing_message *m, size_t index, uint8_t *surb, size_t surb_len,
                             nym_key_rotation rotation)
 {
     queued_fragment item = {m->id, (uint32_t)index, surb, surb_len, rotation};
-    if (queue_push(&c->send_queue, item) < 0) {
+    transmission_lane lane = m->fragments[index].sends > 0 ? LANE_RETRANSMISSION : m->lane;
+    if (queue_push(&c->lanes[lane], item) < 0) {
         free(surb);
         return MIXNET_ERR_MEMORY;
     }
@@ -604,6 +637,7 @@ static void surbs_request(mixnet_client *c, reply_target *t, uint64_t now_ns)
     memcpy(m->sender_tag, t->tag, MIXNET_SENDER_TAG_LEN);
     m->internal = true;
     m->uses_reserve = true;
+    m->lane = LANE_SURB_REQUEST;
     m->max_retransmissions = c->config.surb_request_retransmissions;
     /* a request is a single fragment */
     if (reply_fragment_enqueue(c, m, 0) < 0) {
@@ -724,6 +758,7 @@ static int repliable_send(mixnet_client *c, const mixnet_recipient *to, uint8_t 
     if (!m) return MIXNET_ERR_MEMORY;
     m->recipient = *to;
     m->internal = internal;
+    m->lane = content == MIXNET_REPLIABLE_ADDITIONAL_SURBS_V2 ? LANE_ADDITIONAL_SURBS : LANE_GENERAL;
     uint64_t id = message_queue_all(c, m, now_ns);
     if (message_id) *message_id = id;
     return 0;
@@ -986,7 +1021,7 @@ void mixnet_client_process_deadlines(mixnet_client *c, uint64_t now_ns)
         /* real traffic takes the place of cover, slot for slot */
         queued_fragment item;
         bool sent = false;
-        while (!sent && queue_pop(&c->send_queue, &item)) sent = fragment_send(c, &item, now_ns);
+        while (!sent && lanes_pop(c, &item)) sent = fragment_send(c, &item, now_ns);
         if (!sent) cover_send(c);
         c->next_poisson_ns = now_ns + mixnet_exponential_ns(c->config.message_sending_average_delay_ns);
     }
