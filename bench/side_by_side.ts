@@ -29,6 +29,7 @@ import { PUBLISHED_TUNNEL_ENTRY, bundlePublished } from '../tests/interop/suppor
 import { confineToLocalnet } from '../tests/interop/support/directory';
 import { startLocalnet, type Localnet } from '../tests/interop/support/localnet';
 import type { Outcome } from '../tests/interop/support/outcome';
+import { DOWNLOAD_LIMIT_COVER_OFF, DOWNLOAD_LIMIT_COVER_ON, FIRST_BYTE_LIMIT, type Limit } from './side_by_side/limit';
 import { attachWorkerProbe } from './side_by_side/worker-probe';
 
 const HERE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'side_by_side');
@@ -264,6 +265,21 @@ function cell(s: Spread | undefined): string {
   return s.n === 1 || s.min === s.max ? format(s.median) : `${format(s.median)} (${format(s.min)}–${format(s.max)})`;
 }
 
+/** Each modelled figure: its limit, our median, and the share of the limit ours reaches
+ * (limit ÷ ours for a time, ours ÷ limit for a rate). */
+function closeness(): Array<{ f: Figure; limit: Limit; ours: number | undefined; share: number | undefined }> {
+  const modelled: Array<[Figure, Limit]> = [
+    [smallFirstByteMs, FIRST_BYTE_LIMIT],
+    [downloadMbPerS.cover_on, DOWNLOAD_LIMIT_COVER_ON],
+    [downloadMbPerS.cover_off, DOWNLOAD_LIMIT_COVER_OFF],
+  ];
+  return modelled.map(([f, limit]) => {
+    const ours = spread(numbers(f.rounds.ours))?.median;
+    const share = ours === undefined || ours === 0 ? undefined : limit.unit === 'ms' ? limit.value / ours : ours / limit.value;
+    return { f, limit, ours, share };
+  });
+}
+
 function report(): void {
   const rows = figures.map((f) => [
     `${f.what} [${f.unit}]`,
@@ -284,6 +300,20 @@ function report(): void {
     ),
   );
   if (notes.length) console.log(`not measured:\n${notes.join('\n')}`);
+  const limitRows = closeness().map(({ f, limit, ours, share }) => [
+    `${f.what} [${limit.unit}]`,
+    format(limit.value),
+    ours === undefined ? '—' : format(ours),
+    share === undefined ? '—' : `${Math.round(share * 100)}%`,
+    limit.how,
+  ]);
+  const limitHead = ['figure', 'limit', 'ours (median)', 'ours of the limit', 'the limit is'];
+  const limitWidths = limitHead.map((h, i) => Math.max(h.length, ...limitRows.map((r) => r[i]!.length)));
+  const limitLine = (r: string[]) =>
+    r.map((c, i) => (i === 0 || i === 4 ? c.padEnd(limitWidths[i]!) : c.padStart(limitWidths[i]!))).join('  ');
+  console.log(`\nwhat localnet allows at best (bench/side_by_side/limit.ts), and how close ours comes`);
+  console.log(limitLine(limitHead));
+  for (const r of limitRows) console.log(limitLine(r));
   console.log('');
   for (const f of figures) {
     const lines: Array<[string, string, Spread | undefined]> = [
@@ -297,6 +327,11 @@ function report(): void {
       const round = (v: number) => (Number.isInteger(v) ? v : Number(v.toPrecision(6)));
       console.log(JSON.stringify({ bench, value: round(s.median), unit, min: round(s.min), max: round(s.max), rounds: s.n }));
     }
+  }
+  for (const { f, limit, share } of closeness()) {
+    console.log(JSON.stringify({ bench: `${f.name}_limit`, value: Number(limit.value.toPrecision(6)), unit: limit.unit }));
+    if (share !== undefined)
+      console.log(JSON.stringify({ bench: `${f.name}_ours_of_limit`, value: Number(share.toPrecision(4)), unit: 'fraction' }));
   }
 }
 
