@@ -63,5 +63,5 @@ export const DOWNLOAD_LIMIT_COVER_ON: Limit = {
 export const DOWNLOAD_LIMIT_COVER_OFF: Limit = {
   value: OUR_TCP_WINDOW_BYTES / MB / (roundTripMs(false) / 1000),
   unit: 'MB/s',
-  how: `our ${OUR_TCP_WINDOW_BYTES / 1024} KiB TCP window per round trip of ${roundTripMs(false)} ms; CPU not modelled`,
+  how: `our ${Math.round(OUR_TCP_WINDOW_BYTES / 1024)} KiB TCP window per round trip of ${roundTripMs(false)} ms; CPU not modelled`,
 };
