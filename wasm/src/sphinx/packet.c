@@ -67,7 +67,12 @@ int sphinx_derive_route_secrets(hop_secrets *hops, uint8_t alpha[SPHINX_ALPHA_LE
     x25519_public_key(alpha, factors[0]);
     for (size_t i = 0; i < hop_count; i++) {
         uint8_t shared[32];
-        x25519_chain(shared, (const uint8_t(*)[32])factors, i + 1, route[i].public_key);
+        /* the last hop is a gateway, the same for many packets; the mix
+         * nodes are drawn from hundreds and rarely repeat */
+        if (i == hop_count - 1)
+            x25519_chain_recurring(shared, (const uint8_t(*)[32])factors, i + 1, route[i].public_key);
+        else
+            x25519_chain(shared, (const uint8_t(*)[32])factors, i + 1, route[i].public_key);
         sphinx_expand_shared_secret(hops[i].expanded, shared);
         memcpy(factors[i + 1], hops[i].expanded + EXPANDED_BLINDING_FACTOR, 32);
         secure_zero(shared, sizeof shared);
