@@ -136,6 +136,11 @@ $(ROOTS_TOOL): $(OUT)/tools/trust_anchors_to_c.o $(OUT)/core/crypto/trust_anchor
 	$(Q)$(CC) $(OPT) -o $@ $^
 endif
 
+# uses libsodium's internal group arithmetic: its field element layout
+# depends on SODIUM_DEFS; its headers include each other from this path and
+# define static functions that the file does not use (system headers: no warnings)
+$(OUT)/core/crypto/x25519_chain.o: INCLUDES += $(SODIUM_DEFS) -DCONFIGURED=1 -isystem $(SODIUM)/include/sodium
+
 $(OUT)/core/%.o: wasm/src/%.c $(SODIUM_VERSION_H)
 	@mkdir -p $(@D)
 	@$(if $(V),:,echo "  CC  $(VARIANT) $<")

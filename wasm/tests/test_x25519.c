@@ -88,3 +88,85 @@ void test_x25519_chain(void)
     static const uint8_t zero[32];
     CHECK(memcmp(out, zero, 32) == 0);
 }
+
+static void chain_stepwise(uint8_t out[32], const uint8_t (*scalars)[32], size_t count, const uint8_t point[32])
+{
+    x25519(out, scalars[0], point);
+    for (size_t i = 1; i < count; i++) x25519(out, scalars[i], out);
+}
+
+/* x25519_chain_recurring equals X25519 step by step for points used again
+ * and again (the table path from the second use), with more points than it
+ * keeps tables for, and for hostile points: small order, mixed order,
+ * non-canonical, on the twist (where it must give x25519_chain's result). */
+void test_x25519_chain_recurring(void)
+{
+    enum { POINTS = 6, USES = 4 };
+    uint8_t points[POINTS][32];
+    for (int i = 0; i < POINTS; i++) {
+        uint8_t secret[32];
+        random_bytes(secret, 32);
+        x25519_public_key(points[i], secret);
+    }
+    /* first the points one after another, then all of them in turn (which
+     * evicts tables, as 6 points do not fit) */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int round = 0; round < POINTS * USES; round++) {
+            int which = pass == 0 ? round / USES : round % POINTS;
+            uint8_t scalars[5][32], stepwise[32], recurring[32];
+            size_t count = (size_t)(round % 5) + 1;
+            for (size_t i = 0; i < count; i++) random_bytes(scalars[i], 32);
+            chain_stepwise(stepwise, (const uint8_t(*)[32])scalars, count, points[which]);
+            x25519_chain_recurring(recurring, (const uint8_t(*)[32])scalars, count, points[which]);
+            CHECK(memcmp(stepwise, recurring, 32) == 0);
+        }
+    }
+
+    static const struct {
+        const char *point, *same_as; /* same_as: a point with the same results, or NULL */
+        bool on_twist;
+    } hostile[] = {
+        /* order 8, order 2 (u = 0) and order 4 (u = 1): all zeros */
+        {"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", NULL, false},
+        {"0000000000000000000000000000000000000000000000000000000000000000", NULL, false},
+        {"0100000000000000000000000000000000000000000000000000000000000000", NULL, false},
+        /* 1/u of RFC 7748's Alice: her point plus the point of order 2 */
+        {"d8541ee0876ac628c959d36665b860b829361a7ef413775c03edc4598abb9873",
+         "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", false},
+        /* Alice's point with the top bit set, which X25519 ignores */
+        {"8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4eea",
+         "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", false},
+        /* p + 9, the base point not reduced */
+        {"f6ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+         "0900000000000000000000000000000000000000000000000000000000000000", false},
+        /* on the twist: u = 2, and u = -1, which has no Edwards point */
+        {"0200000000000000000000000000000000000000000000000000000000000000", NULL, true},
+        {"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", NULL, true},
+    };
+    static const uint8_t zero[32];
+    for (size_t h = 0; h < sizeof hostile / sizeof hostile[0]; h++) {
+        uint8_t point[32], same_as[32];
+        hex_decode(point, 32, hostile[h].point);
+        if (hostile[h].same_as) hex_decode(same_as, 32, hostile[h].same_as);
+        for (int use = 0; use < 3; use++) {
+            uint8_t scalars[3][32], expected[32], recurring[32];
+            size_t count = (size_t)use + 1;
+            for (size_t i = 0; i < count; i++) random_bytes(scalars[i], 32);
+            x25519_chain_recurring(recurring, (const uint8_t(*)[32])scalars, count, point);
+            if (hostile[h].on_twist) {
+                x25519_chain(expected, (const uint8_t(*)[32])scalars, count, point);
+                CHECK(memcmp(expected, recurring, 32) == 0);
+                continue;
+            }
+            chain_stepwise(expected, (const uint8_t(*)[32])scalars, count, point);
+            CHECK(memcmp(expected, recurring, 32) == 0);
+            if (hostile[h].same_as) {
+                chain_stepwise(expected, (const uint8_t(*)[32])scalars, count, same_as);
+                CHECK(memcmp(expected, recurring, 32) == 0);
+                CHECK(memcmp(zero, recurring, 32) != 0);
+            } else {
+                CHECK(memcmp(zero, recurring, 32) == 0);
+            }
+        }
+    }
+}

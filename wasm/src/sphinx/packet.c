@@ -23,10 +23,15 @@ static const char PAYLOAD_KEY_INFO[] = "sphinx-payload-key-V01-CS01-HKDF:SHA256-
 
 static const uint8_t ZERO_IV[AES_BLOCK_LEN];
 
+/* The first len bytes: HKDF gives the same prefix whatever the length. */
+static void expand_shared_secret(uint8_t *expanded, size_t len, const uint8_t shared_secret[32])
+{
+    hkdf_sha256(expanded, len, NULL, 0, shared_secret, 32, (const uint8_t *)EXPANSION_INFO, sizeof EXPANSION_INFO - 1);
+}
+
 void sphinx_expand_shared_secret(uint8_t expanded[SPHINX_EXPANDED_SECRET_LEN], const uint8_t shared_secret[32])
 {
-    hkdf_sha256(expanded, SPHINX_EXPANDED_SECRET_LEN, NULL, 0, shared_secret, 32, (const uint8_t *)EXPANSION_INFO,
-                sizeof EXPANSION_INFO - 1);
+    expand_shared_secret(expanded, SPHINX_EXPANDED_SECRET_LEN, shared_secret);
 }
 
 static bool is_legacy_version(uint16_t version)
@@ -54,8 +59,17 @@ void sphinx_payload_key_of_hop(uint8_t key[SPHINX_PAYLOAD_KEY_LEN], const hop_se
         memcpy(key, hop->expanded + EXPANDED_PAYLOAD_KEY, SPHINX_PAYLOAD_KEY_LEN);
 }
 
+/* How much of a hop's expanded secret its sender needs: not the replay tag,
+ * which is the hop's own, and at the last hop, which blinds nothing further,
+ * nothing after the payload key or its seed. */
+static size_t sender_secret_len(bool last_hop, uint16_t version)
+{
+    if (!last_hop) return EXPANDED_REPLAY_TAG;
+    return EXPANDED_PAYLOAD_KEY + (uses_key_seeds(version) ? SPHINX_PAYLOAD_SEED_LEN : SPHINX_PAYLOAD_KEY_LEN);
+}
+
 int sphinx_derive_route_secrets(hop_secrets *hops, uint8_t alpha[SPHINX_ALPHA_LEN], const sphinx_hop *route,
-                                size_t hop_count, const uint8_t *initial_secret)
+                                size_t hop_count, uint16_t version, const uint8_t *initial_secret)
 {
     if (hop_count < 1 || hop_count > SPHINX_MAX_HOPS) return SPHINX_ERR_UNSUPPORTED;
     /* the initial secret, then each hop's blinding factor, applied in order */
@@ -67,8 +81,15 @@ int sphinx_derive_route_secrets(hop_secrets *hops, uint8_t alpha[SPHINX_ALPHA_LE
     x25519_public_key(alpha, factors[0]);
     for (size_t i = 0; i < hop_count; i++) {
         uint8_t shared[32];
-        x25519_chain(shared, (const uint8_t(*)[32])factors, i + 1, route[i].public_key);
-        sphinx_expand_shared_secret(hops[i].expanded, shared);
+        /* the last hop is a gateway, the same for many packets; the mix
+         * nodes are drawn from hundreds and rarely repeat */
+        if (i == hop_count - 1)
+            x25519_chain_recurring(shared, (const uint8_t(*)[32])factors, i + 1, route[i].public_key);
+        else
+            x25519_chain(shared, (const uint8_t(*)[32])factors, i + 1, route[i].public_key);
+        size_t len = sender_secret_len(i == hop_count - 1, version);
+        expand_shared_secret(hops[i].expanded, len, shared);
+        memset(hops[i].expanded + len, 0, SPHINX_EXPANDED_SECRET_LEN - len);
         memcpy(factors[i + 1], hops[i].expanded + EXPANDED_BLINDING_FACTOR, 32);
         secure_zero(shared, sizeof shared);
     }
@@ -165,7 +186,7 @@ int sphinx_packet_build(uint8_t *packet, size_t packet_len, const uint8_t *messa
     if (packet_len < SPHINX_HEADER_LEN + LIONESS_MIN_BLOCK_LEN) return SPHINX_ERR_LENGTH;
     if (is_legacy_version(version)) return SPHINX_ERR_UNSUPPORTED;
     hop_secrets secrets[SPHINX_MAX_HOPS];
-    int err = sphinx_derive_route_secrets(secrets, packet, route, hops, initial_secret);
+    int err = sphinx_derive_route_secrets(secrets, packet, route, hops, version, initial_secret);
     if (err) return err;
     err = sphinx_header_build(packet, secrets, route, hops, destination, delays_ns, version);
     uint8_t keys[SPHINX_MAX_HOPS][SPHINX_PAYLOAD_KEY_LEN];

@@ -16,9 +16,11 @@ typedef struct {
     uint8_t expanded[SPHINX_EXPANDED_SECRET_LEN];
 } hop_secrets;
 
-/* alpha_0 and every hop's expanded secret for a route (sender side). */
+/* alpha_0 and every hop's expanded secret for a route (sender side), but
+ * the parts a sender does not use (replay tags; at the last hop, all after
+ * the payload key or seed of this version), which are left zero. */
 int sphinx_derive_route_secrets(hop_secrets *hops, uint8_t alpha[SPHINX_ALPHA_LEN], const sphinx_hop *route,
-                                size_t hop_count, const uint8_t *initial_secret);
+                                size_t hop_count, uint16_t version, const uint8_t *initial_secret);
 /* Writes gamma_0 ‖ beta_0 after the alpha already at the start of header. */
 int sphinx_header_build(uint8_t header[SPHINX_HEADER_LEN], const hop_secrets *hops, const sphinx_hop *route,
                         size_t hop_count, const uint8_t destination[SPHINX_DESTINATION_LEN],

@@ -15,7 +15,7 @@ int sphinx_surb_build(sphinx_surb *surb, const sphinx_hop *route, size_t hops,
 {
     if (version == 1 || version == 257) return SPHINX_ERR_UNSUPPORTED;
     hop_secrets secrets[SPHINX_MAX_HOPS];
-    int err = sphinx_derive_route_secrets(secrets, surb->header, route, hops, initial_secret);
+    int err = sphinx_derive_route_secrets(secrets, surb->header, route, hops, version, initial_secret);
     if (!err) err = sphinx_header_build(surb->header, secrets, route, hops, destination, delays_ns, version);
     if (!err) {
         memcpy(surb->first_hop, route[0].address, SPHINX_NODE_ADDRESS_LEN);
