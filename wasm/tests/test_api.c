@@ -30,12 +30,15 @@ void test_api_options(void)
     CHECK(mix_tunnel_setup("{\"forceTls\":\"yes\"}") == -1 && strstr(mix_last_error(), "forceTls"));
     CHECK(mix_tunnel_setup("{\"openReplySurbs\":0}") == -1 && strstr(mix_last_error(), "openReplySurbs"));
     CHECK(mix_tunnel_setup("{\"clientId\":\"\"}") == -1);
+    CHECK(mix_tunnel_setup("{\"tcpBufferSize\":0}") == -1 && strstr(mix_last_error(), "tcpBufferSize"));
+    CHECK(mix_tunnel_setup("{\"tcpKeepaliveMs\":-1}") == -1 && strstr(mix_last_error(), "tcpKeepaliveMs"));
     CHECK(mix_tunnel_setup("{\"extraTrustAnchors\":\"not pem\"}") == -1 &&
           strstr(mix_last_error(), "extraTrustAnchors"));
 
     const char *ok = "{\"nymApiUrl\":\"http://127.0.0.1:9/api/\",\"clientId\":\"api-test\",\"forceTls\":false,"
                      "\"disablePoissonTraffic\":true,\"disableCoverTraffic\":true,\"openReplySurbs\":20,"
-                     "\"dataReplySurbs\":3,\"connectTimeoutMs\":5000,\"preferredIpr\":\""
+                     "\"dataReplySurbs\":3,\"connectTimeoutMs\":5000,\"tcpKeepaliveMs\":0,\"tcpBufferSize\":65536,"
+                     "\"preferredIpr\":\""
                      /* any well-formed Nym address (shared/vectors) */
                      "9sEbzhzfc7fojm4Xd9CQ39bcQM6giAmXNUsAWwcZC6FP.CbWt66kChGRyrqssZgeciyTKMadfBppXPGVZKHZzMU3q@"
                      "APyoQtsx7TV8FKdhiUy5bgPzMDPjzhMpguQsjDuiE2bS\"}";

@@ -121,3 +121,65 @@ void test_net_deferred_close(void)
     peer_discard_all();
     peer_stop();
 }
+
+/* net_tcp_options: keep-alive probes an idle connection, which lives on
+ * while the probes are answered and fails when they are not; the buffer
+ * size is the most a write takes, and the receive window once the stack's
+ * first full window has been consumed. */
+void test_net_tcp_options(void)
+{
+    peer_recorder_reset(&recorder);
+    peer_start(0);
+    net_tcp_set_options(&(net_tcp_options){.keepalive_ms = 300, .buffer_bytes = 4096});
+    peer_tcp c;
+    net_tcp *s = peer_connect(&c, 80, 65535, &peer_recorder_events, &recorder);
+    CHECK(s != NULL);
+    peer_discard_all();
+    for (int probe = 0; probe < 2; probe++) {
+        uint64_t start = platform_monotonic_ms();
+        run_until(packet_captured, 3000);
+        peer_packet keepalive;
+        CHECK(peer_next(&keepalive) && keepalive.flags == PEER_TCP_ACK && keepalive.payload_len == 0);
+        CHECK(keepalive.seq == c.ack - 1 && platform_monotonic_ms() - start < 1500);
+        CHECK(peer_tcp_send(&c, PEER_TCP_ACK, NULL, 0, 0) == NET_OK);
+    }
+    CHECK(recorder.closed == 0);
+    run_until(recorder_closed, 10000);
+    CHECK(recorder.closed == 1 && recorder.closed_error == NET_ERR_TIMEOUT);
+    net_tcp_close(s);
+    peer_discard_all();
+
+    /* what a write takes; the window, as the peer's 65535 bytes (no scaling) are read */
+    peer_recorder_reset(&recorder);
+    recorder.consume_on_data = true;
+    s = peer_connect(&c, 81, 65535, &peer_recorder_events, &recorder);
+    recorder.self = s;
+    static uint8_t bytes[65535];
+    CHECK(s != NULL && net_tcp_write(s, bytes, 10000) == 4096);
+    peer_discard_all();
+    for (size_t sent = 0; sent < sizeof bytes; sent += 1460) {
+        size_t len = sizeof bytes - sent < 1460 ? sizeof bytes - sent : 1460;
+        recorder.consume_on_data = true;
+        CHECK(peer_tcp_send(&c, PEER_TCP_ACK, bytes, len, 0) == NET_OK);
+    }
+    run_until(NULL, 600);
+    uint16_t window = 0;
+    peer_packet ack;
+    while (peer_next(&ack)) window = ack.window;
+    /* without the buffer size it would be back at 65535; lwIP announces it in steps */
+    CHECK(recorder.data_len == sizeof bytes && window > 0 && window <= 4096);
+    net_tcp_abort(s);
+    peer_discard_all();
+
+    /* zeros: no probes */
+    net_tcp_set_options(&(net_tcp_options){0});
+    peer_recorder_reset(&recorder);
+    s = peer_connect(&c, 82, 65535, &peer_recorder_events, &recorder);
+    CHECK(s != NULL);
+    peer_discard_all();
+    run_until(packet_captured, 1500);
+    CHECK(peer_pending() == 0);
+    net_tcp_abort(s);
+    peer_discard_all();
+    peer_stop();
+}

@@ -57,7 +57,8 @@ export const DEFAULT_OPTIONS: Readonly<DefaultedOptions> = {
   connectTimeoutMs: 60000,
   dnsTimeoutMs: 3000,
   tcpKeepaliveMs: 10000,
-  tcpBufferSize: 65536,
+  // ours: the published 65536 holds a download to 64 KB per mixnet round trip
+  tcpBufferSize: 262144,
   maxRedirects: 5,
   debug: false,
   nymApiUrl: 'https://validator.nymtech.net/api/',
@@ -114,6 +115,8 @@ export function coreOptionsJson(o: ResolvedOptions): string {
     openReplySurbs: o.openReplySurbs,
     dataReplySurbs: o.dataReplySurbs,
     connectTimeoutMs: o.connectTimeoutMs,
+    tcpKeepaliveMs: o.tcpKeepaliveMs,
+    tcpBufferSize: o.tcpBufferSize,
     primaryDns: o.primaryDns,
     fallbackDns: o.fallbackDns,
     dnsTimeoutMs: o.dnsTimeoutMs,

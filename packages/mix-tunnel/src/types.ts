@@ -30,9 +30,12 @@ export interface SetupMixTunnelOpts {
   connectTimeoutMs?: number | undefined;
   /** Per DNS query. Default: `3000` (two attempts per server). */
   dnsTimeoutMs?: number | undefined;
-  /** TCP keep-alive interval. Default: `10000`. */
+  /** A TCP connection idle this long (ms) sends a keep-alive probe, and again after as long while
+   * none is answered; after 9 it fails. `0`: none. Default: `10000`. */
   tcpKeepaliveMs?: number | undefined;
-  /** TCP buffer size in bytes. Default: `65536`. */
+  /** Each TCP connection's receive window and send buffer, in bytes (at least 1; more than 256960
+   * counts as 256960). Default: `262144`, where the published default is `65536`, which holds a
+   * download to 64 KB per mixnet round trip. */
   tcpBufferSize?: number | undefined;
   /** Redirects `mixFetch` follows. Default: `5`, at most 255. */
   maxRedirects?: number | undefined;

@@ -208,6 +208,10 @@ static bool apply_option(tunnel_config *c, const json_value *key, const json_val
         return json_as_u64(value, &n) && n >= 1 && n <= 1000 && (c->ipr.data_surbs = (uint32_t)n, true);
     if (json_string_equals(key, "connectTimeoutMs"))
         return json_as_u64(value, &n) && n >= 1 && n <= UINT32_MAX && (c->connect_timeout_ms = (uint32_t)n, true);
+    if (json_string_equals(key, "tcpKeepaliveMs"))
+        return json_as_u64(value, &n) && n <= UINT32_MAX && (c->tcp.keepalive_ms = (uint32_t)n, true);
+    if (json_string_equals(key, "tcpBufferSize"))
+        return json_as_u64(value, &n) && n >= 1 && n <= UINT32_MAX && (c->tcp.buffer_bytes = (uint32_t)n, true);
     if (json_string_equals(key, "extraTrustAnchors")) {
         x->extra_pem = *value;
         return value->type == JSON_STRING;

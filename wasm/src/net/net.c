@@ -33,6 +33,7 @@ struct net_tcp {
     void *ctx;
     uint32_t connect_timer;
     size_t unconsumed; /* delivered bytes not yet given back to the window */
+    size_t withheld;   /* consumed bytes still to keep from the window, to hold it to the buffer size */
     int error;         /* why it ended */
     bool connected, write_shut;
     bool want_writable; /* a write took less than offered */
@@ -67,6 +68,7 @@ static struct {
     bool callback_pcb_aborted;
     net_tcp *tcp_sockets;
     net_udp *udp_sockets;
+    net_tcp_options tcp_options;
     net_counters counters;
     uint8_t packet[NET_MAX_MTU]; /* an outgoing packet lwIP built in pieces */
 } net;
@@ -329,6 +331,11 @@ static err_t net_tcp_on_lwip_connected(void *arg, struct tcp_pcb *pcb, err_t err
     platform_timer_cancel(s->connect_timer);
     s->connect_timer = 0;
     s->connected = true;
+    /* lwIP opens every window in full (with window scaling, TCP_WND); a
+     * smaller buffer keeps back the difference from what the owner consumes
+     * first, after which the window is at most the buffer */
+    uint32_t buffer = net.tcp_options.buffer_bytes;
+    if (buffer && buffer < TCP_WND_MAX(pcb)) s->withheld = TCP_WND_MAX(pcb) - buffer;
     net_callback_begin(pcb);
     s->events.on_connected(s->ctx);
     return net_callback_end();
@@ -425,6 +432,7 @@ int net_init(net_output_fn output, void *ctx)
     net.output = output;
     net.output_ctx = ctx;
     net.mtu = NET_DEFAULT_MTU;
+    net.tcp_options = (net_tcp_options){0};
     memset(&net.counters, 0, sizeof net.counters);
     if (!netif_add_noaddr(&net.netif, NULL, net_netif_init, ip4_input)) return NET_ERR_NO_BUFFERS;
     netif_set_default(&net.netif);
@@ -548,6 +556,22 @@ static int net_lwip_error(err_t err)
     }
 }
 
+void net_tcp_set_options(const net_tcp_options *options)
+{
+    net.tcp_options = *options;
+}
+
+/* A new connection's send buffer and keep-alive (its window is set once connected). */
+static void net_tcp_apply_options(net_tcp *s)
+{
+    const net_tcp_options *o = &net.tcp_options;
+    if (o->buffer_bytes) s->pcb->snd_buf = (tcpwnd_size_t)LWIP_MIN(o->buffer_bytes, TCP_SND_BUF);
+    if (o->keepalive_ms) {
+        ip_set_option(s->pcb, SOF_KEEPALIVE);
+        s->pcb->keep_idle = s->pcb->keep_intvl = o->keepalive_ms;
+    }
+}
+
 net_tcp *net_tcp_connect(net_ipv4 address, uint16_t port, uint32_t timeout_ms, const net_tcp_events *events,
                          void *ctx, int *error)
 {
@@ -571,6 +595,7 @@ net_tcp *net_tcp_connect(net_ipv4 address, uint16_t port, uint32_t timeout_ms, c
     if (!s->pcb) {
         result = NET_ERR_NO_BUFFERS;
     } else {
+        net_tcp_apply_options(s);
         tcp_arg(s->pcb, s);
         tcp_recv(s->pcb, net_tcp_on_lwip_recv);
         tcp_sent(s->pcb, net_tcp_on_lwip_sent);
@@ -632,6 +657,9 @@ int net_tcp_consumed(net_tcp *s, size_t len)
 {
     if (!s || s->released || len > s->unconsumed) return NET_ERR_INVALID;
     s->unconsumed -= len;
+    size_t kept = len < s->withheld ? len : s->withheld;
+    s->withheld -= kept;
+    len -= kept;
     if (!s->pcb || len == 0) return NET_OK;
     net_enter(false);
     net_tcp_window_give_back(s->pcb, len);

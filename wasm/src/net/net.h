@@ -121,6 +121,16 @@ typedef struct {
     void (*on_writable)(void *ctx);           /* room again after a write that took less than offered */
 } net_tcp_events;
 
+/* What connections opened from now on get (net_init resets it to zeros). */
+typedef struct {
+    uint32_t keepalive_ms; /* a keep-alive probe after this long without traffic, and again
+                              as long as none is answered, 9 times; 0: none */
+    uint32_t buffer_bytes; /* send buffer, and receive window once the first
+                              full window (the stack's, 250 KiB) has been
+                              consumed; 0 or more than the stack's: the stack's */
+} net_tcp_options;
+void net_tcp_set_options(const net_tcp_options *options);
+
 /* Opens a connection; on_connected or on_closed follows. timeout_ms bounds
  * the handshake (0: lwIP's own SYN retries, about 20 s). Gives NULL with
  * *error set (when error is not NULL) if it cannot even start. The events

@@ -568,6 +568,7 @@ void tunnel_start(tunnel *t)
         return;
     }
     t->net_running = true;
+    net_tcp_set_options(&t->config.tcp);
     load_or_create_keys(t);
     t->setup_timer = platform_timer_start(t->config.connect_timeout_ms, on_setup_timeout, t);
     t->step = STEP_TOPOLOGY;

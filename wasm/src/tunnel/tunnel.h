@@ -6,6 +6,7 @@
 #define MIX_TUNNEL_H
 
 #include "mixnet/mixnet.h"
+#include "net/net.h"
 #include "sphinx/sphinx.h"
 
 #include <stdbool.h>
@@ -204,6 +205,7 @@ typedef struct {
     uint32_t topology_refresh_ms;      /* 5 min */
     mixnet_client_config traffic;
     ipr_client_config ipr;             /* its ipr and connect_version are set by the tunnel */
+    net_tcp_options tcp;               /* for every TCP connection through the tunnel */
 } tunnel_config;
 
 void tunnel_config_default(tunnel_config *c);

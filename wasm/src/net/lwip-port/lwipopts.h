@@ -47,6 +47,8 @@
 #define TCP_SNDLOWAT (32 * TCP_MSS)
 /* segments queued to send plus out-of-order segments kept, all connections */
 #define MEMP_NUM_TCP_SEG 1024
+/* keep-alive probes where the application asks for them (net_tcp_options) */
+#define LWIP_TCP_KEEPALIVE 1
 /* The mixnet reorders and loses packets: selective acknowledgements let
  * the sender resend only the holes. */
 #define LWIP_TCP_SACK_OUT 1
