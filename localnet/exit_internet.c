@@ -387,6 +387,10 @@ static err_t on_client_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     r->next = r->net->relays;
     r->net->relays = r;
     r->net->stats.tcp_relays++;
+    /* the relay stands in for the server's TCP, and servers answer at once:
+     * nginx sets TCP_NODELAY on keep-alive connections; Nagle here would
+     * hold a response's second write back for our client's delayed ACK */
+    tcp_nagle_disable(pcb);
     tcp_arg(pcb, r);
     tcp_recv(pcb, on_client_recv);
     tcp_sent(pcb, on_client_sent);
