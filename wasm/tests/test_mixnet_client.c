@@ -750,6 +750,31 @@ void test_mixnet_lanes(void)
     sim_destroy(s);
 }
 
+/* SURBs in a packet's padding: as many as leave the message one packet. */
+void test_mixnet_surbs_fitting(void)
+{
+    /* a TCP ACK in an LP frame: 3 SURBs of 460 bytes fit beside it (shared/spec/sphinx.md 13.4) */
+    CHECK(mixnet_repliable_surbs_fitting(80) == 3);
+    CHECK(mixnet_repliable_surbs_fitting(1500) == 0);
+    mixnet_client_config config = immediate_config();
+    sim *s = sim_create(&config);
+    mixnet_recipient b = address_of(s, 1);
+    static const size_t lens[] = {0, 80, 600, 1000, 1500};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        uint32_t fitting = mixnet_repliable_surbs_fitting(lens[i]);
+        static uint8_t data[1500];
+        mixnet_client_stats before, after;
+        for (uint32_t extra = 0; extra <= 1; extra++) {
+            mixnet_client_stats_get(s->clients[0].client, &before);
+            CHECK(mixnet_client_send_repliable(s->clients[0].client, &b, data, lens[i], fitting + extra, s->now, NULL) ==
+                  0);
+            mixnet_client_stats_get(s->clients[0].client, &after);
+            CHECK(after.real_packets_sent - before.real_packets_sent == (extra ? 2u : 1u) || (fitting == 0 && !extra));
+        }
+    }
+    sim_destroy(s);
+}
+
 static bool b_got_anything(sim *s)
 {
     mixnet_client_stats st;

@@ -778,6 +778,18 @@ int mixnet_client_send_plain(mixnet_client *c, const mixnet_recipient *to, const
     return 0;
 }
 
+uint32_t mixnet_repliable_surbs_fitting(size_t len)
+{
+    mixnet_message m = {.type = MIXNET_MESSAGE_REPLIABLE, .content = MIXNET_REPLIABLE_DATA_V2, .data_len = len,
+                        .surbs = {.surb_len = MIXNET_REPLY_SURB_LEN(MIXNET_ROUTE_HOPS)}};
+    uint32_t fitting = 0;
+    for (;; fitting++) {
+        m.surbs.count = fitting + 1;
+        size_t padded = mixnet_padded_len(mixnet_message_encoded_len(&m), MIXNET_FRAGMENT_LEN);
+        if (mixnet_fragment_count(padded, MIXNET_FRAGMENT_LEN) > 1) return fitting;
+    }
+}
+
 int mixnet_client_send_repliable(mixnet_client *c, const mixnet_recipient *to, const uint8_t *data, size_t len,
                                  uint32_t reply_surbs, uint64_t now_ns, uint64_t *message_id)
 {

@@ -412,6 +412,10 @@ int mixnet_client_set_topology(mixnet_client *c, const mixnet_topology *t);
 /* Queues a message; *message_id (may be NULL) names it in message_sent. */
 int mixnet_client_send_plain(mixnet_client *c, const mixnet_recipient *to, const uint8_t *data, size_t len,
                              uint64_t now_ns, uint64_t *message_id);
+/* How many reply SURBs a repliable message with len bytes of data can
+ * carry and still be one packet (0 when even none leave it one packet):
+ * room its padding would otherwise fill with zeros. */
+uint32_t mixnet_repliable_surbs_fitting(size_t len);
 /* A message the recipient can answer without learning who we are: our
  * sender tag for `to`, and reply_surbs fresh reply SURBs. */
 int mixnet_client_send_repliable(mixnet_client *c, const mixnet_recipient *to, const uint8_t *data, size_t len,

@@ -79,6 +79,10 @@ static int send_frame(ipr_client *ic, lp_stream_msg_type type, uint32_t sequence
                       .sequence = sequence, .content = content, .content_len = content_len};
     size_t len = lp_frame_encode(ic->frame, sizeof ic->frame, &frame);
     if (len == 0) return -1;
+    /* the packet's padding would carry zeros: SURBs there cost no bandwidth,
+     * and the exit spends one on each packet it sends us */
+    uint32_t fitting = mixnet_repliable_surbs_fitting(len);
+    if (fitting > surbs) surbs = fitting;
     int err = mixnet_client_send_repliable(ic->mx, &ic->config.ipr, ic->frame, len, surbs, now_ns(), NULL);
     if (err == 0) restart_keepalive(ic);
     return err;
