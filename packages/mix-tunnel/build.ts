@@ -39,14 +39,19 @@ function workerSource(text: string): Plugin {
   };
 }
 
-const WORKER_BUILD: BuildOptions = {
-  entryPoints: [path.join(HERE, 'src/worker.ts')],
+/** How both the worker and the main module are bundled. */
+const BROWSER_MODULE: BuildOptions = {
   bundle: true,
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
   minify: true,
   logLevel: 'warning',
+};
+
+const WORKER_BUILD: BuildOptions = {
+  ...BROWSER_MODULE,
+  entryPoints: [path.join(HERE, 'src/worker.ts')],
   // Emscripten's Node branch calls require('fs') and require('path'); it never runs in a browser
   external: [...builtinModules, 'node:*'],
 };
@@ -73,14 +78,9 @@ export async function workerSourcePlugin(): Promise<Plugin> {
 export async function buildDist(): Promise<string> {
   const outfile = path.join(HERE, 'dist/index.js');
   await build({
+    ...BROWSER_MODULE,
     entryPoints: [path.join(HERE, 'src/index.ts')],
     outfile,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    logLevel: 'warning',
     plugins: [await workerSourcePlugin()],
   });
   await buildWorkerFiles(path.dirname(outfile));
