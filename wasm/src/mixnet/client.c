@@ -47,7 +47,11 @@ typedef enum {
 
 /* Nym's transmission lanes: each tick draws one at random among those with
  * something queued, so a short message (an IP packet) does not wait behind
- * a long one (a hundred SURBs asked for by the exit). */
+ * a long one (a hundred SURBs asked for by the exit). A few general
+ * fragments (a TCP handshake, a page's request) go first, so a request does
+ * not wait one extra Poisson gap per busy lane; after LANE_PATIENCE such
+ * ticks in a row the others get one, so none starves. Which
+ * fragment fills a slot cannot be seen on the wire. */
 typedef enum {
     LANE_GENERAL,           /* the application's messages */
     LANE_ADDITIONAL_SURBS,  /* SURBs a replier asked us for */
@@ -130,6 +134,7 @@ struct mixnet_client {
     outgoing_message *messages;
     uint64_t last_message_id;
     fragment_queue lanes[LANE_COUNT];
+    uint32_t general_first_streak; /* ticks the general lane went first while others waited */
     retransmission_timer *timers;
     size_t timer_count, timer_capacity;
 
@@ -525,15 +530,31 @@ static void cover_send(mixnet_client *c)
  * if there is one, else one of the 4 that sent most, or any; with at most 4
  * lanes both come down to any lane with something queued. */
 #define LANE_SMALL 100
+/* a general queue this short is interactive traffic, sent first */
+#define LANE_URGENT_MAX 8
+#define LANE_PATIENCE 3
 
-/* Takes the next fragment of a lane drawn at random; false when all are empty. */
+/* Takes the next fragment: the general lane's while it is short, else one
+ * of a lane drawn at random (not the general one when it went first
+ * LANE_PATIENCE times in a row); false when all are empty. */
 static bool lanes_pop(mixnet_client *c, queued_fragment *item)
 {
+    const fragment_queue *general = &c->lanes[LANE_GENERAL];
+    bool others_wait = false;
+    for (int lane = 0; lane < LANE_COUNT; lane++)
+        if (lane != LANE_GENERAL && c->lanes[lane].count > 0) others_wait = true;
+    bool urgent = general->count > 0 && general->count <= LANE_URGENT_MAX;
+    if (urgent && (!others_wait || c->general_first_streak < LANE_PATIENCE)) {
+        c->general_first_streak = others_wait ? c->general_first_streak + 1 : 0;
+        return queue_pop(&c->lanes[LANE_GENERAL], item);
+    }
+    c->general_first_streak = 0;
     transmission_lane candidates[LANE_COUNT];
     size_t count = 0;
     for (int small_only = 1; small_only >= 0 && count == 0; small_only--)
         for (int lane = 0; lane < LANE_COUNT; lane++)
-            if (c->lanes[lane].count > 0 && (!small_only || c->lanes[lane].count < LANE_SMALL))
+            if (c->lanes[lane].count > 0 && (!small_only || c->lanes[lane].count < LANE_SMALL) &&
+                !(urgent && lane == LANE_GENERAL))
                 candidates[count++] = (transmission_lane)lane;
     if (count == 0) return false;
     uint32_t r = 0;
