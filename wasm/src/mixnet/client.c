@@ -1043,6 +1043,18 @@ uint64_t mixnet_client_next_deadline_ns(const mixnet_client *c)
     return next;
 }
 
+/* A stream's next tick counts from when this one was due, not from when
+ * the loop got to it: timers fire late (whole milliseconds, a busy
+ * thread), and counting from then would send fewer than the configured
+ * rate. A stall longer than TICK_CATCH_UP_MAX_NS is not made up in a burst. */
+#define TICK_CATCH_UP_MAX_NS 50000000ull
+
+static uint64_t tick_after(uint64_t due_ns, uint64_t now_ns, uint64_t mean_ns)
+{
+    uint64_t from = now_ns - due_ns > TICK_CATCH_UP_MAX_NS ? now_ns : due_ns;
+    return from + mixnet_exponential_ns(mean_ns);
+}
+
 void mixnet_client_process_deadlines(mixnet_client *c, uint64_t now_ns)
 {
     while (c->timer_count > 0 && c->timers[0].deadline_ns <= now_ns) {
@@ -1056,11 +1068,11 @@ void mixnet_client_process_deadlines(mixnet_client *c, uint64_t now_ns)
         bool sent = false;
         while (!sent && lanes_pop(c, &item)) sent = fragment_send(c, &item, now_ns);
         if (!sent) cover_send(c);
-        c->next_poisson_ns = now_ns + mixnet_exponential_ns(c->config.message_sending_average_delay_ns);
+        c->next_poisson_ns = tick_after(c->next_poisson_ns, now_ns, c->config.message_sending_average_delay_ns);
     }
     if (!c->config.disable_cover_traffic && now_ns >= c->next_cover_ns) {
         cover_send(c);
-        c->next_cover_ns = now_ns + mixnet_exponential_ns(c->config.loop_cover_average_delay_ns);
+        c->next_cover_ns = tick_after(c->next_cover_ns, now_ns, c->config.loop_cover_average_delay_ns);
     }
     if (now_ns >= c->next_housekeeping_ns) {
         mixnet_reassembler_purge_stale(c->reassembler, now_ns, c->config.incomplete_message_timeout_ns);
