@@ -82,7 +82,7 @@ fuzz-smoke fuzz: deps
 # tunnel through a localnet it starts (tunnel_download: time to ready, MB/s
 # of the 10 MB file with the cover streams off and on); and side_by_side:
 # our packages and the published ones in headless Chromium on one localnet
-# (bench/side_by_side.ts; BENCH_ROUNDS, BENCH_DOWNLOAD_ROUNDS). BENCH=<name>
+# (bench/side_by_side.ts; BENCH_ROUNDS, BENCH_DOWNLOAD_ROUNDS, BENCH_SIDES). BENCH=<name>
 # runs one.
 CORE_BENCHES := $(patsubst wasm/bench/%.c,%,$(wildcard wasm/bench/*.c))
 bench: native wasm

@@ -14,6 +14,7 @@
 //   BENCH_ROUNDS             sessions per side with the defaults (3)
 //   BENCH_DOWNLOAD_ROUNDS    10 MB downloads per side and traffic setting (1)
 //   BENCH_DOWNLOAD_TIMEOUT_S bound on one 10 MB download (150)
+//   BENCH_SIDES              which sides run: ours, theirs, or both (the default)
 //   LOCALNET                 another localnet binary than build/native/bin/localnet
 import { randomBytes } from 'node:crypto';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -58,7 +59,16 @@ const DOWNLOAD_BYTES = 10 * 1024 * 1024;
 const MB = 1024 * 1024;
 
 type Side = 'ours' | 'theirs';
-const SIDES: Side[] = ['ours', 'theirs'];
+const BOTH_SIDES: Side[] = ['ours', 'theirs'];
+function sidesToRun(): Side[] {
+  const wanted = process.env['BENCH_SIDES'];
+  if (wanted === undefined || wanted === '' || wanted === 'both') return BOTH_SIDES;
+  const side = BOTH_SIDES.find((s) => s === wanted);
+  if (!side) throw new Error(`BENCH_SIDES must be ours, theirs or both, not ${wanted}`);
+  return [side];
+}
+/** a single side is for working on one client: no ratios then */
+const SIDES = sidesToRun();
 
 /** cover on: the clients' defaults (Poisson stream and loop cover); off: both disabled. */
 type Traffic = 'cover_on' | 'cover_off';
