@@ -3,6 +3,7 @@
 // client draws (both sides use the same defaults) and the sizes of what a
 // packet carries. localnet adds no delay of its own (its fault knobs are off
 // in the bench), so these are the mixnet's own costs.
+import os from 'node:os';
 
 /** Mix hops each way (the gateways forward at once). */
 const MIX_HOPS = 3;
@@ -59,10 +60,27 @@ export const DOWNLOAD_LIMIT_COVER_ON: Limit = {
     `${REPLY_SURB_BYTES} B) × ${TCP_PAYLOAD_BYTES} B of TCP payload per downstream packet`,
 };
 
-/** Without the Poisson stream nothing in the mixnet limits the rate: the bound is the TCP window
- * over the round trip (then the CPU of the machine, which this model leaves out). */
-export const DOWNLOAD_LIMIT_COVER_OFF: Limit = {
-  value: OUR_TCP_WINDOW_BYTES / MB / (roundTripMs(false) / 1000),
-  unit: 'MB/s',
-  how: `our ${Math.round(OUR_TCP_WINDOW_BYTES / 1024)} KiB TCP window per round trip of ${roundTripMs(false)} ms; CPU not modelled`,
-};
+/** Without the Poisson stream nothing in the mixnet sets a rate. Two bounds remain: the TCP
+ * window over the round trip, and the machine's cores, which must run localnet (measured in the
+ * run: the whole network in one thread) and the least Sphinx work a client can do per MB: build
+ * one SURB per downstream packet, and the upstream packets they ride in, at the wasm build rate
+ * (`make bench BENCH=sphinx_bench`). Opening the replies, the gateway's frames and the browser's
+ * own work are left out, so the bound is above what any client reaches. */
+const WASM_SPHINX_BUILDS_PER_S = 2205;
+const DOWNSTREAM_PACKETS_PER_MB = MB / TCP_PAYLOAD_BYTES;
+const CLIENT_BUILDS_PER_MB = DOWNSTREAM_PACKETS_PER_MB * (1 + 1 / SURBS_PER_SLOT);
+const CLIENT_FLOOR_MS_PER_MB = (CLIENT_BUILDS_PER_MB / WASM_SPHINX_BUILDS_PER_S) * 1000;
+const CORES = os.cpus().length;
+
+export function downloadLimitCoverOff(localnetCpuMsPerMb: number | undefined): Limit {
+  const window = OUR_TCP_WINDOW_BYTES / MB / (roundTripMs(false) / 1000);
+  const windowHow = `our ${Math.round(OUR_TCP_WINDOW_BYTES / 1024)} KiB TCP window per round trip of ${roundTripMs(false)} ms`;
+  if (localnetCpuMsPerMb === undefined) return { value: window, unit: 'MB/s', how: `${windowHow}; CPU not measured` };
+  const cpu = (CORES * 1000) / (localnetCpuMsPerMb + CLIENT_FLOOR_MS_PER_MB);
+  const cpuHow =
+    `${CORES} cores ÷ (localnet ${Math.round(localnetCpuMsPerMb)} + client at least ${Math.round(CLIENT_FLOOR_MS_PER_MB)} ` +
+    `ms of CPU per MB: ${Math.round(CLIENT_BUILDS_PER_MB)} Sphinx builds at ${WASM_SPHINX_BUILDS_PER_S}/s)`;
+  return cpu < window
+    ? { value: cpu, unit: 'MB/s', how: `${cpuHow}; the window would allow ${window.toFixed(2)}` }
+    : { value: window, unit: 'MB/s', how: `${windowHow}; the CPU would allow ${cpu.toFixed(2)}` };
+}

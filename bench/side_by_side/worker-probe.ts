@@ -86,27 +86,47 @@ function descendantsOf(root: number): number[] {
   return out;
 }
 
+/** CPU ms a thread has run, from the kernel's accounting; undefined once it is gone. */
+function threadCpuMs(pid: number, tid: string): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+function threadsOf(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+}
+
+/** CPU ms run so far by all threads of a process (localnet's, say); undefined when it is gone. */
+export function processCpuMs(pid: number): number | undefined {
+  const per = threadsOf(pid).map((tid) => threadCpuMs(pid, tid));
+  return per.length ? per.reduce<number>((sum, ms) => sum + (ms ?? 0), 0) : undefined;
+}
+
 function workerThreadsCpuMs(): number | undefined {
-  let ns = 0;
+  let ms = 0;
   let threads = 0;
   for (const pid of descendantsOf(process.pid)) {
-    let tids: string[];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
+    for (const tid of threadsOf(pid)) {
+      let name: string;
       try {
-        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== WORKER_THREAD_NAME) continue;
-        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-        threads++;
+        name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
       } catch {
-        /* the thread ended meanwhile */
+        continue; // the thread ended meanwhile
       }
+      const run = name === WORKER_THREAD_NAME ? threadCpuMs(pid, tid) : undefined;
+      if (run === undefined) continue;
+      ms += run;
+      threads++;
     }
   }
-  return threads ? ns / 1e6 : undefined;
+  return threads ? ms : undefined;
 }
 
 function withTimeout<T>(what: string, p: Promise<T>): Promise<T> {
