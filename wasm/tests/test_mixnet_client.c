@@ -763,6 +763,9 @@ void test_mixnet_lanes(void)
     sim *s = sim_create(&config);
     mixnet_recipient b = address_of(s, 1);
     CHECK(mixnet_client_send_repliable(s->clients[0].client, &b, (const uint8_t *)"hi", 2, 11, s->now, NULL) == 0);
+    mixnet_client_stats a_stats;
+    mixnet_client_stats_get(s->clients[0].client, &a_stats);
+    CHECK(a_stats.reply_surbs_outstanding == 11);
     CHECK(sim_run(s, b_has_one, s->now + 20 * SECOND));
     if (s->clients[1].inbox_count == 1)
         CHECK(mixnet_client_send_reply(s->clients[1].client, s->clients[1].inbox[0].tag, (const uint8_t *)"r", 1,
@@ -771,6 +774,9 @@ void test_mixnet_lanes(void)
     mixnet_client_stats before;
     mixnet_client_stats_get(s->clients[0].client, &before);
     CHECK(before.fragments_unacknowledged >= 15); /* the answer waits as 15 fragments */
+    /* 11 given, one back with B's request and one with its reply (which may still travel), and
+     * the 50 of the answer */
+    CHECK(before.reply_surbs_outstanding >= 9 + 50 && before.reply_surbs_outstanding <= 10 + 50);
 
     uint64_t received_before = fragments_received_by(s, 1);
     CHECK(mixnet_client_send_plain(s->clients[0].client, &b, (const uint8_t *)"ping", 4, s->now, NULL) == 0);

@@ -80,12 +80,12 @@ static void print_counters(const tunnel *t, localnet_child *ln, const download *
     net_counters_get(&nc);
     fprintf(stderr,
             "%6.1f s %9zu B | ip out %llu in %llu | real %llu cover %llu retx %llu acks %llu frags in %llu "
-            "unacked %zu | gaps skipped %llu late %llu | net refused %llu dropped %llu\n",
+            "unacked %zu surbs out %zu | gaps skipped %llu late %llu | net refused %llu dropped %llu\n",
             (double)elapsed_ms / 1000, d->received, (unsigned long long)st.ip_packets_out,
             (unsigned long long)st.ip_packets_in, (unsigned long long)st.mixnet.real_packets_sent,
             (unsigned long long)st.mixnet.cover_packets_sent, (unsigned long long)st.mixnet.retransmissions,
             (unsigned long long)st.mixnet.acks_received, (unsigned long long)st.mixnet.fragments_received,
-            st.mixnet.fragments_unacknowledged, (unsigned long long)st.ip_gaps_skipped,
+            st.mixnet.fragments_unacknowledged, st.mixnet.reply_surbs_outstanding, (unsigned long long)st.ip_gaps_skipped,
             (unsigned long long)st.ip_bundles_late, (unsigned long long)nc.output_refused,
             (unsigned long long)nc.input_dropped);
     char answer[4096];

@@ -1088,4 +1088,5 @@ void mixnet_client_stats_get(const mixnet_client *c, mixnet_client_stats *out)
     *out = c->stats;
     out->fragments_unacknowledged = 0;
     for (const outgoing_message *m = c->messages; m; m = m->next) out->fragments_unacknowledged += m->unresolved;
+    out->reply_surbs_outstanding = mixnet_reply_keys_count(c->reply_keys);
 }
