@@ -347,7 +347,7 @@ typedef struct {
     uint32_t reply_surb_rerequests_max;        /* 5 */
     uint32_t surb_request_retransmissions;     /* for our own SURB requests; 10 */
     /* original sender side */
-    uint32_t surb_request_honoured_max;        /* SURBs given per request; 500, in messages of ≤ 100 */
+    uint32_t surb_request_honoured_max;        /* SURBs given per request; 500, built 24 at a time */
     uint64_t reply_key_max_age_ns;             /* 24 h */
 } mixnet_client_config;
 
