@@ -1097,7 +1097,6 @@ void mixnet_client_process_deadlines(mixnet_client *c, uint64_t now_ns)
         retransmission_timer t = timer_pop(c);
         timer_fire(c, &t, now_ns);
     }
-    surb_debts_pay(c, now_ns);
     send_queue_flush_if_immediate(c, now_ns);
     if (!c->config.disable_poisson_traffic && now_ns >= c->next_poisson_ns) {
         /* real traffic takes the place of cover, slot for slot */
@@ -1107,6 +1106,8 @@ void mixnet_client_process_deadlines(mixnet_client *c, uint64_t now_ns)
         if (!sent) cover_send(c);
         c->next_poisson_ns = tick_after(c->next_poisson_ns, now_ns, c->config.message_sending_average_delay_ns);
     }
+    /* after the tick's packet, which should not wait for SURBs to be built */
+    surb_debts_pay(c, now_ns);
     if (!c->config.disable_cover_traffic && now_ns >= c->next_cover_ns) {
         cover_send(c);
         c->next_cover_ns = tick_after(c->next_cover_ns, now_ns, c->config.loop_cover_average_delay_ns);
