@@ -804,6 +804,43 @@ void test_mixnet_lanes(void)
     sim_destroy(s);
 }
 
+static bool a_owes_much(sim *s)
+{
+    mixnet_client_stats st;
+    mixnet_client_stats_get(s->clients[0].client, &st);
+    return st.surbs_owed >= 1900;
+}
+
+/* A replier that asks for 500 SURBs each time some arrive: what A owes at
+ * once stays within SURBS_OWED_MAX (2,000), however often it asks. */
+void test_mixnet_surbs_owed_bounded(void)
+{
+    mixnet_client_config config;
+    mixnet_client_config_default(&config);
+    config.disable_cover_traffic = true;
+    config.message_sending_average_delay_ns = 200 * MS; /* A pays slowly */
+    config.reply_surb_request_min = config.reply_surb_request_max = 500;
+    config.reply_surb_request_buffer = 100000;
+    config.reply_surb_stock_max = 100000;
+    sim *s = sim_create(&config);
+    mixnet_recipient b = address_of(s, 1);
+    CHECK(mixnet_client_send_repliable(s->clients[0].client, &b, (const uint8_t *)"hi", 2, 11, s->now, NULL) == 0);
+    CHECK(sim_run(s, b_has_one, s->now + 20 * SECOND));
+    if (s->clients[1].inbox_count == 1)
+        CHECK(mixnet_client_send_reply(s->clients[1].client, s->clients[1].inbox[0].tag, (const uint8_t *)"r", 1,
+                                       s->now, NULL) == 0);
+    CHECK(sim_run(s, a_owes_much, s->now + 60 * SECOND));
+    uint64_t end = s->now + 20 * SECOND;
+    bool bounded = true;
+    while (s->now < end && sim_run(s, never, s->now + SECOND) == false) {
+        mixnet_client_stats st;
+        mixnet_client_stats_get(s->clients[0].client, &st);
+        bounded = bounded && st.surbs_owed <= 2000;
+    }
+    CHECK(bounded);
+    sim_destroy(s);
+}
+
 /* SURBs in a packet's padding: as many as leave the message one packet. */
 void test_mixnet_surbs_fitting(void)
 {

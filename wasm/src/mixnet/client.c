@@ -28,6 +28,10 @@
  * stream all waited). 24 SURBs fill 7 packets as full as 100 fill 29. */
 #define ADDITIONAL_SURBS_PER_CHUNK 24
 #define ADDITIONAL_SURBS_LANE_LOW 8
+/* each request arrives through one of our SURBs and may ask for hundreds:
+ * what is owed at once is bounded, as a replier could ask faster than the
+ * Poisson stream sends */
+#define SURBS_OWED_MAX 2000
 /* what one message may hold, so that sizes and fragment indexes stay small */
 #define MAX_MESSAGE_LEN (1u << 30)
 
@@ -920,14 +924,16 @@ static void surb_request_answer(mixnet_client *c, const mixnet_message *request,
         c->stats.invalid_received++;
         return;
     }
-    uint32_t amount = request->surb_request_amount;
+    uint32_t amount = request->surb_request_amount, owed = 0;
     if (amount > c->config.surb_request_honoured_max) amount = c->config.surb_request_honoured_max;
+    surb_debt **tail = &c->surb_debts;
+    for (; *tail; tail = &(*tail)->next) owed += (*tail)->owed;
+    if (amount > SURBS_OWED_MAX - owed) amount = SURBS_OWED_MAX - owed;
     if (amount == 0) return;
-    surb_debt *d = calloc(1, sizeof *d), **tail = &c->surb_debts;
+    surb_debt *d = calloc(1, sizeof *d);
     if (!d) return;
     d->requester = request->surb_requester;
     d->owed = amount;
-    while (*tail) tail = &(*tail)->next;
     *tail = d;
     c->stats.surb_requests_answered++;
     surb_debts_pay(c, now_ns);
@@ -1127,4 +1133,6 @@ void mixnet_client_stats_get(const mixnet_client *c, mixnet_client_stats *out)
     out->fragments_unacknowledged = 0;
     for (const outgoing_message *m = c->messages; m; m = m->next) out->fragments_unacknowledged += m->unresolved;
     out->reply_surbs_outstanding = mixnet_reply_keys_count(c->reply_keys);
+    out->surbs_owed = 0;
+    for (const surb_debt *d = c->surb_debts; d; d = d->next) out->surbs_owed += d->owed;
 }

@@ -397,6 +397,7 @@ typedef struct {
     uint64_t surb_requests_answered;
     size_t fragments_unacknowledged; /* sent or queued, not acknowledged yet */
     size_t reply_surbs_outstanding;  /* SURBs given out whose replies have not come back (nor expired) */
+    size_t surbs_owed;               /* SURBs repliers asked for, not built yet */
     uint64_t round_trip_ns;          /* from a fragment's send to its ack, smoothed; 0 before the first */
 } mixnet_client_stats;
 
