@@ -902,11 +902,17 @@ static void ack_handle(mixnet_client *c, const uint8_t *ack, size_t len, uint64_
     /* a late copy for a message already done with: nothing to do */
 }
 
-/* Builds the next chunk of the oldest answer owed, when its lane runs low. */
+/* An answer is owed and its lane has run low: the next chunk is due. */
+static bool surb_chunk_due(const mixnet_client *c)
+{
+    return c->surb_debts && c->lanes[LANE_ADDITIONAL_SURBS].count < ADDITIONAL_SURBS_LANE_LOW;
+}
+
+/* Builds the next chunk of the oldest answer owed, when it is due. */
 static void surb_debts_pay(mixnet_client *c, uint64_t now_ns)
 {
+    if (!surb_chunk_due(c)) return;
     surb_debt *d = c->surb_debts;
-    if (!d || c->lanes[LANE_ADDITIONAL_SURBS].count >= ADDITIONAL_SURBS_LANE_LOW) return;
     uint32_t chunk = d->owed < ADDITIONAL_SURBS_PER_CHUNK ? d->owed : ADDITIONAL_SURBS_PER_CHUNK;
     int err = repliable_send(c, &d->requester, MIXNET_REPLIABLE_ADDITIONAL_SURBS_V2, NULL, 0, chunk, true, now_ns, NULL);
     /* one that cannot be built now (no topology, no memory) is given up: the replier asks again */
@@ -1075,8 +1081,7 @@ static bool housekeeping_needed(const mixnet_client *c)
 
 uint64_t mixnet_client_next_deadline_ns(const mixnet_client *c)
 {
-    /* the next chunk of an answer is due as soon as its lane runs low */
-    if (c->surb_debts && c->lanes[LANE_ADDITIONAL_SURBS].count < ADDITIONAL_SURBS_LANE_LOW) return 0;
+    if (surb_chunk_due(c)) return 0;
     uint64_t next = UINT64_MAX;
     if (c->timer_count > 0) next = c->timers[0].deadline_ns;
     if (!c->config.disable_poisson_traffic && c->next_poisson_ns < next) next = c->next_poisson_ns;
