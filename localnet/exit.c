@@ -3,6 +3,7 @@
 #include "exit.h"
 
 #include "exit_internet.h"
+#include "kernel_internet.h"
 
 #include "crypto/crypto.h"
 #include "ipr/ipr.h"
@@ -54,7 +55,8 @@ struct exit_ipr {
     mixnet_topology topology;
     mixnet_client *client;
     mixnet_recipient address;
-    exit_internet *internet;
+    exit_internet *internet; /* one of these two */
+    kernel_internet *kernel_internet;
     exit_client *clients;
     size_t client_count;
     uint32_t mixnet_timer, sweep_timer;
@@ -290,7 +292,10 @@ static void data_request(exit_ipr *ipr, const uint8_t tag[MIXNET_SENDER_TAG_LEN]
             continue;
         }
         ipr->stats.packets_in++;
-        exit_internet_input(ipr->internet, packet, len);
+        if (ipr->kernel_internet)
+            kernel_internet_input(ipr->kernel_internet, packet, len);
+        else
+            exit_internet_input(ipr->internet, packet, len);
     }
 }
 
@@ -492,9 +497,13 @@ exit_ipr *exit_ipr_create(const exit_ipr_config *config)
         return NULL;
     }
     mixnet_client_address(ipr->client, &ipr->address);
-    ipr->internet =
-        exit_internet_create(config->services, ROUTER_IPV4, CLIENT_PREFIX_LEN, ipr->mtu, on_internet_output, ipr);
-    if (!ipr->internet) {
+    if (config->kernel_internet)
+        ipr->kernel_internet = kernel_internet_create(config->services, ROUTER_IPV4, CLIENT_PREFIX_LEN, ipr->mtu,
+                                                      on_internet_output, ipr);
+    else
+        ipr->internet =
+            exit_internet_create(config->services, ROUTER_IPV4, CLIENT_PREFIX_LEN, ipr->mtu, on_internet_output, ipr);
+    if (!ipr->internet && !ipr->kernel_internet) {
         exit_ipr_destroy(ipr);
         return NULL;
     }
@@ -507,6 +516,7 @@ void exit_ipr_destroy(exit_ipr *ipr)
 {
     if (!ipr) return;
     exit_internet_destroy(ipr->internet);
+    kernel_internet_destroy(ipr->kernel_internet);
     while (ipr->clients) client_remove(ipr, ipr->clients);
     platform_timer_cancel(ipr->sweep_timer);
     platform_timer_cancel(ipr->mixnet_timer);
@@ -534,7 +544,8 @@ void exit_ipr_stats_get(const exit_ipr *ipr, exit_ipr_stats *out)
 {
     *out = ipr->stats;
     out->clients = ipr->client_count;
-    const exit_internet_stats *internet = exit_internet_get_stats(ipr->internet);
+    const exit_internet_stats *internet = ipr->kernel_internet ? kernel_internet_get_stats(ipr->kernel_internet)
+                                                               : exit_internet_get_stats(ipr->internet);
     out->tcp_relays = internet->tcp_relays;
     out->udp_flows = internet->udp_flows;
     out->tcp_pauses = internet->tcp_pauses;

@@ -15,7 +15,8 @@
  * addresses (services.h) and relays TCP and UDP to the real servers on
  * 127.0.0.1; other destinations get an ICMP unreachable or a TCP reset.
  * lwIP is one global instance per process, so one exit may exist at a time
- * (a later one may follow once the first is destroyed). */
+ * (a later one may follow once the first is destroyed). As nym-node, it
+ * can route into Linux's own stack instead (kernel_internet.h). */
 #ifndef LOCALNET_EXIT_H
 #define LOCALNET_EXIT_H
 
@@ -24,6 +25,7 @@
 #include "services.h"
 #include "topology.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +48,9 @@ typedef struct {
     uint32_t idle_timeout_ms;        /* 0: EXIT_IDLE_TIMEOUT_MS */
     uint32_t idle_sweep_interval_ms; /* 0: EXIT_IDLE_SWEEP_MS */
     uint16_t mtu;                    /* 0: EXIT_MTU */
+    /* Linux's TCP/IP behind a TUN device (kernel_internet.h, needs root)
+     * in place of lwIP's */
+    bool kernel_internet;
 } exit_ipr_config;
 
 typedef struct {

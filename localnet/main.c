@@ -1,7 +1,9 @@
 /* localnet: a whole Nym network on loopback. Starts the small internet
  * (services.h), three mix layers, an entry and an exit gateway, and the
  * directory, then prints one JSON line with what a client needs and runs
- * until stdin closes or a signal arrives. Commands on stdin (one a line):
+ * until stdin closes or a signal arrives. --kernel-internet (root) puts the
+ * small internet on Linux's TCP/IP in a namespace of its own rather than on
+ * lwIP (kernel_internet.h). Commands on stdin (one a line):
  *   stop <node> | start <node>   node: mix1 mix2 mix3 entry exit
  *   faults <drop> <duplicate> <reorder> <extra delay ms>   at the mix layers
  *   stats                        one JSON line of counters */
@@ -237,18 +239,21 @@ static int print_status_line(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: localnet [--run-dir DIR] [--no-services] [--faults DROP DUP REORDER DELAY_MS]\n");
+    fprintf(stderr, "usage: localnet [--run-dir DIR] [--no-services] [--kernel-internet]"
+                    " [--faults DROP DUP REORDER DELAY_MS]\n");
 }
 
 int main(int argc, char **argv)
 {
     char run_dir[SERVICES_PATH_MAX] = "";
-    bool with_services = true;
+    bool with_services = true, kernel_internet = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--run-dir") == 0 && i + 1 < argc) {
             snprintf(run_dir, sizeof run_dir, "%s", argv[++i]);
         } else if (strcmp(argv[i], "--no-services") == 0) {
             with_services = false;
+        } else if (strcmp(argv[i], "--kernel-internet") == 0) {
+            kernel_internet = true;
         } else if (strcmp(argv[i], "--faults") == 0 && i + 4 < argc) {
             net.faults = (mixnet_faults){atof(argv[i + 1]), atof(argv[i + 2]), atof(argv[i + 3]), 50,
                                          (uint32_t)atoi(argv[i + 4])};
@@ -318,7 +323,8 @@ int main(int argc, char **argv)
         }
     }
     exit_ipr_config exit_config = {.topology = &net.topology, .forwarder = net.fw,
-                                   .services = net.services_running ? &net.services : NULL};
+                                   .services = net.services_running ? &net.services : NULL,
+                                   .kernel_internet = kernel_internet};
     net.ipr = exit_ipr_create(&exit_config);
     if (!net.ipr) goto out;
     mixnet_recipient ipr_address;

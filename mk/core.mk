@@ -256,6 +256,7 @@ $(OUT)/bench/tunnel_download: wasm/bench/tunnel/tunnel_download.c $(OUT)/tunnel-
 .PHONY: run-tunnel-bench
 run-tunnel-bench: $(OUT)/bench/tunnel_download $(OUT)/bin/localnet
 	@$<
+	@$< --only off --kernel-internet --faults 0.035 0.035 0.1 0
 
 run-localnet-tests: $(OUT)/localnet-tests
 	$(OUT)/localnet-tests

@@ -184,7 +184,7 @@ static bool network_start(void)
     return true;
 }
 
-static bool exit_start(uint32_t idle_timeout_ms, uint32_t idle_sweep_ms)
+static bool exit_start(uint32_t idle_timeout_ms, uint32_t idle_sweep_ms, bool kernel_internet)
 {
     mixnet_client_config mixnet;
     mixnet_client_config_default(&mixnet);
@@ -194,7 +194,8 @@ static bool exit_start(uint32_t idle_timeout_ms, uint32_t idle_sweep_ms)
                               .services = &net.services,
                               .mixnet = &mixnet,
                               .idle_timeout_ms = idle_timeout_ms,
-                              .idle_sweep_interval_ms = idle_sweep_ms};
+                              .idle_sweep_interval_ms = idle_sweep_ms,
+                              .kernel_internet = kernel_internet};
     net.ipr = exit_ipr_create(&config);
     if (net.ipr) exit_ipr_address(net.ipr, &net.ipr_address);
     return net.ipr != NULL;
@@ -204,7 +205,7 @@ static bool exit_start(uint32_t idle_timeout_ms, uint32_t idle_sweep_ms)
 static bool ready(void)
 {
     if (!network_start()) return false;
-    return net.ipr || exit_start(0, 0);
+    return net.ipr || exit_start(0, 0, false);
 }
 
 static exit_ipr_stats ipr_stats(void)
@@ -980,7 +981,7 @@ void test_exit_idle(void)
     /* a second exit in the same process: lwIP is handed over */
     exit_ipr_destroy(net.ipr);
     net.ipr = NULL;
-    if (!CHECK(exit_start(2000, 200))) {
+    if (!CHECK(exit_start(2000, 200, false))) {
         network_stop();
         return;
     }
@@ -1004,6 +1005,49 @@ void test_exit_idle(void)
         uint8_t storage[256];
         CHECK(client_connect(tc, 10, &response, storage));
         dns_lookup(tc, RESOLVER1_IP);
+    }
+    client_destroy(tc);
+    network_stop();
+}
+
+/* Behind the exit, Linux's TCP/IP in place of lwIP (kernel_internet.h):
+ * nginx's small file, also after a half-close; DNS answers; a port with no
+ * service gets the kernel's port unreachable (UDP) and reset (TCP). */
+void test_exit_kernel_internet(void)
+{
+    if (!CHECK(network_start()) || !CHECK(exit_start(0, 0, true))) {
+        network_stop();
+        return;
+    }
+    test_client *tc = client_connected();
+    if (CHECK(tc != NULL)) {
+        for (int half_close = 0; half_close <= 1; half_close++) {
+            tcp_conn c;
+            if (CHECK(http_get(tc, "/small.txt", "", half_close, &c))) {
+                size_t len;
+                const uint8_t *body = http_body(&c, &len);
+                CHECK(c.received_len > 12 && memcmp(c.received, "HTTP/1.1 200", 12) == 0);
+                CHECK(body && len == strlen(SERVICES_SMALL_TXT) && memcmp(body, SERVICES_SMALL_TXT, len) == 0);
+                CHECK(half_close || tcp_finish(&c));
+            }
+            tcp_free(&c);
+        }
+        dns_lookup(tc, RESOLVER1_IP);
+        dns_lookup(tc, RESOLVER2_IP);
+        exit_ipr_stats stats = ipr_stats();
+        CHECK(stats.tcp_relays == 2 && stats.udp_flows == 2);
+        expect_unreachable(tc, RESOLVER1_IP, 54, RESOLVER1_IP, 3);
+
+        uint8_t packet[MAX_PACKET];
+        tcp_fields syn = {50000, 81, 1000, 0, TCP_SYN, NULL, 0};
+        size_t n = tcp_build(packet, tc->ipv4, NGINX_IP, &syn);
+        CHECK(client_send_ip(tc, packet, n));
+        size_t len = client_wait_packet(tc, packet, sizeof packet, WAIT_MS);
+        ip_view v;
+        if (CHECK(len && ip_parse(packet, len, &v) && v.proto == PROTO_TCP && v.segment_len >= 20)) {
+            CHECK(v.checksums_ok && get16(v.segment) == 81 && get16(v.segment + 2) == 50000);
+            CHECK((v.segment[13] & (TCP_RST | TCP_ACK)) == (TCP_RST | TCP_ACK) && get32(v.segment + 8) == 1001);
+        }
     }
     client_destroy(tc);
     network_stop();

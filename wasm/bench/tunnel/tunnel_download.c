@@ -3,7 +3,11 @@
  * off and on (native only: localnet runs on loopback).
  *
  *   tunnel_download [--size BYTES] [--only off|on] [--faults D DUP R MS] [--data-surbs N] [--verbose]
+ *                   [--kernel-internet]
  *
+ * --faults: localnet's drop, duplicate and reorder rates at each mix layer
+ * and extra delay; the figures' names then end in _faults.
+ * --kernel-internet: Linux's TCP/IP serves (localnet --kernel-internet, root).
  * --data-surbs: reply SURBs with each IP packet (the published client's 2
  * by default).
  * --verbose prints the counters of both ends every 2 s (stderr). */
@@ -98,6 +102,7 @@ typedef struct {
     size_t size;
     uint32_t data_surbs; /* 0: the default */
     bool verbose;
+    bool kernel_internet; /* localnet's internet on Linux's TCP/IP (root) */
 } scenario;
 
 typedef struct {
@@ -127,7 +132,8 @@ static bool run(const scenario *sc, result *out)
     localnet_child ln;
     bool ok = false;
     memset(out, 0, sizeof *out);
-    if (!localnet_child_start(&ln, NULL)) {
+    static const char *const kernel_internet[] = {"--kernel-internet", NULL};
+    if (!localnet_child_start(&ln, sc->kernel_internet ? kernel_internet : NULL)) {
         fprintf(stderr, "tunnel_download: localnet did not start\n");
         return false;
     }
@@ -213,9 +219,11 @@ int main(int argc, char **argv)
             sc.data_surbs = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--verbose") == 0) {
             sc.verbose = true;
+        } else if (strcmp(argv[i], "--kernel-internet") == 0) {
+            sc.kernel_internet = true;
         } else {
             fprintf(stderr, "usage: tunnel_download [--size BYTES] [--only off|on] [--faults D DUP R MS] "
-                            "[--data-surbs N] [--verbose]\n");
+                            "[--data-surbs N] [--verbose] [--kernel-internet]\n");
             return 2;
         }
     }
@@ -226,7 +234,8 @@ int main(int argc, char **argv)
         sc.poisson = poisson;
         result r;
         if (!run(&sc, &r)) status = 1;
-        const char *mode = poisson ? "cover" : "no_cover";
+        char mode[32];
+        snprintf(mode, sizeof mode, "%s%s", poisson ? "cover" : "no_cover", sc.faults ? "_faults" : "");
         printf("tunnel through localnet (native), %s: ready in %.2f s, first byte after %.0f ms, %.1f MB in %s at "
                "%.3f MB/s\n",
                poisson ? "Poisson and loop cover on" : "Poisson and loop cover off", r.ready_s, r.first_byte_ms,

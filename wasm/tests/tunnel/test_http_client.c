@@ -485,7 +485,7 @@ void test_http_client(void)
     headers_statuses_parallel_abort_timeout();
     posts();
     over_https(&fx.ln);
-    if (!getenv("HTTP_CLIENT_SKIP_10MB") && pattern) {
+    if (!getenv("TUNNEL_TESTS_SHORT_DOWNLOADS") && pattern) {
         CHECK(download_pattern("http://" NGINX "/random-10MiB.bin", pattern) > 0);
         CHECK(download_pattern("https://" NGINX "/random-10MiB.bin", pattern) > 0);
     }
