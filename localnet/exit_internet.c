@@ -7,6 +7,7 @@
 #include "exit_internet.h"
 
 #include "conn.h"
+#include "udp_flows.h"
 #include "platform/platform.h"
 
 #include "lwip/icmp.h"
@@ -28,8 +29,6 @@
 #include <unistd.h>
 
 #define TCP_POLL_INTERVAL 2 /* lwIP's units of 500 ms: retries after lwIP ran out of memory */
-#define UDP_FLOW_IDLE_MS 60000
-#define UDP_FLOW_MAX 256
 #define MAX_DATAGRAM 65535
 
 /* A virtual service: lwIP listens (TCP) or is bound (UDP) on its address. */
@@ -53,18 +52,6 @@ typedef struct exit_tcp_relay {
     struct exit_tcp_relay *next;
 } exit_tcp_relay;
 
-/* UDP between one client address and port and one service: a connected
- * socket, so the server's answers come back to the right client. */
-typedef struct exit_udp_flow {
-    exit_internet *net;
-    exit_service *service;
-    ip4_addr_t client_ip;
-    u16_t client_port;
-    int fd;
-    uint64_t last_used_ms;
-    struct exit_udp_flow *next;
-} exit_udp_flow;
-
 struct exit_internet {
     exit_internet_output_fn output;
     void *ctx;
@@ -76,8 +63,7 @@ struct exit_internet {
     exit_service services[SERVICES_ROUTE_COUNT];
     size_t service_count;
     exit_tcp_relay *relays;
-    exit_udp_flow *flows;
-    size_t flow_count;
+    udp_flows *udp;
     uint32_t timer;
     uint64_t timer_due_ms;
     exit_internet_stats stats;
@@ -399,87 +385,25 @@ static err_t on_client_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     return ERR_OK;
 }
 
-/* --- UDP flows */
+/* --- UDP */
 
-static void flow_free(exit_udp_flow *f)
+/* Answers from the real server go back from the virtual address, out where
+ * clients are (plain udp_sendto wants the source to be the outgoing
+ * interface's address). */
+static void on_udp_answer(void *ctx, void *service_ptr, const uint8_t client_ip[4], uint16_t client_port,
+                          const uint8_t *data, size_t len)
 {
-    exit_internet *net = f->net;
-    for (exit_udp_flow **p = &net->flows; *p; p = &(*p)->next) {
-        if (*p == f) {
-            *p = f->next;
-            break;
-        }
-    }
-    platform_unwatch_fd(f->fd);
-    close(f->fd);
-    net->flow_count--;
-    free(f);
-}
-
-/* Answers from the real server go back from the virtual address. */
-static void on_flow_readable(void *ctx, int fd, bool readable, bool writable)
-{
-    (void)writable;
-    exit_udp_flow *f = ctx;
-    exit_internet *net = f->net;
-    if (!readable) return;
-    for (;;) {
-        ssize_t n = recv(fd, net->datagram, sizeof net->datagram, 0);
-        if (n < 0) break; /* nothing more, or the server is gone (ICMP refused): the client times out */
-        struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)n, PBUF_RAM);
-        if (!p) break;
-        pbuf_take(p, net->datagram, (u16_t)n);
-        ip_addr_t to;
-        ip_addr_copy_from_ip4(to, f->client_ip);
-        /* from the virtual address, out where clients are (plain udp_sendto
-         * wants the source to be the outgoing interface's address) */
-        udp_sendto_if_src(f->service->udp, p, &to, f->client_port, &net->router, &f->service->udp->local_ip);
-        pbuf_free(p);
-        f->last_used_ms = platform_monotonic_ms();
-    }
+    exit_internet *net = ctx;
+    exit_service *service = service_ptr;
+    if (len > 0xffff) return;
+    struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
+    if (!p) return;
+    pbuf_take(p, data, (u16_t)len);
+    ip_addr_t to;
+    IP_ADDR4(&to, client_ip[0], client_ip[1], client_ip[2], client_ip[3]);
+    udp_sendto_if_src(service->udp, p, &to, client_port, &net->router, &service->udp->local_ip);
+    pbuf_free(p);
     timers_schedule(net);
-}
-
-/* Forgets flows idle for long, and the least recently used one when full. */
-static void flows_trim(exit_internet *net, uint64_t now)
-{
-    exit_udp_flow *oldest = NULL;
-    for (exit_udp_flow *f = net->flows, *next; f; f = next) {
-        next = f->next;
-        if (now - f->last_used_ms > UDP_FLOW_IDLE_MS)
-            flow_free(f);
-        else if (!oldest || f->last_used_ms < oldest->last_used_ms)
-            oldest = f;
-    }
-    if (net->flow_count >= UDP_FLOW_MAX && oldest) flow_free(oldest);
-}
-
-static exit_udp_flow *flow_get(exit_service *service, const ip4_addr_t *client_ip, u16_t client_port)
-{
-    exit_internet *net = service->net;
-    for (exit_udp_flow *f = net->flows; f; f = f->next)
-        if (f->service == service && f->client_port == client_port && ip4_addr_cmp(&f->client_ip, client_ip)) return f;
-    flows_trim(net, platform_monotonic_ms());
-    exit_udp_flow *f = calloc(1, sizeof *f);
-    if (!f) return NULL;
-    f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    struct sockaddr_in real = {
-        .sin_family = AF_INET, .sin_port = htons(service->route->real_port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (f->fd < 0 || connect(f->fd, (struct sockaddr *)&real, sizeof real) != 0 ||
-        platform_watch_fd(f->fd, true, false, on_flow_readable, f) != 0) {
-        if (f->fd >= 0) close(f->fd);
-        free(f);
-        return NULL;
-    }
-    f->net = net;
-    f->service = service;
-    ip4_addr_copy(f->client_ip, *client_ip);
-    f->client_port = client_port;
-    f->next = net->flows;
-    net->flows = f;
-    net->flow_count++;
-    net->stats.udp_flows++;
-    return f;
 }
 
 static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port)
@@ -487,12 +411,12 @@ static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip
     (void)pcb;
     exit_service *service = arg;
     exit_internet *net = service->net;
-    exit_udp_flow *f = flow_get(service, ip_2_ip4(addr), port);
-    if (f) {
-        u16_t len = pbuf_copy_partial(p, net->datagram, p->tot_len, 0);
-        /* a full socket buffer loses the datagram, as UDP may */
-        if (send(f->fd, net->datagram, len, 0) >= 0) f->last_used_ms = platform_monotonic_ms();
-    }
+    u16_t len = pbuf_copy_partial(p, net->datagram, p->tot_len, 0);
+    uint32_t client = ip4_addr_get_u32(ip_2_ip4(addr)); /* in network order */
+    uint8_t client_ip[4];
+    memcpy(client_ip, &client, 4);
+    udp_flows_send(net->udp, service, service->route->real_port, client_ip, port, net->datagram, len);
+    net->stats.udp_flows = udp_flows_opened(net->udp);
     pbuf_free(p);
 }
 
@@ -547,7 +471,8 @@ exit_internet *exit_internet_create(const services *s, const uint8_t router_ip[4
     ip4_addr_t ip, mask;
     IP4_ADDR(&ip, router_ip[0], router_ip[1], router_ip[2], router_ip[3]);
     ip4_addr_set_u32(&mask, lwip_htonl(0xffffffffu << (32 - prefix_len)));
-    bool ok = net->router_added = netif_start(net, &net->router, &ip, &mask);
+    net->udp = udp_flows_create(on_udp_answer, net);
+    bool ok = net->udp && (net->router_added = netif_start(net, &net->router, &ip, &mask));
     /* replies to clients leave through the router */
     if (ok) netif_set_default(&net->router);
     for (size_t i = 0; ok && s && i < SERVICES_ROUTE_COUNT; i++) ok = service_start(net, &s->routes[i]);
@@ -565,7 +490,7 @@ void exit_internet_destroy(exit_internet *net)
     net->output = NULL; /* what lwIP sends from here on goes nowhere */
     platform_timer_cancel(net->timer);
     while (net->relays) relay_abort(net->relays);
-    while (net->flows) flow_free(net->flows);
+    udp_flows_destroy(net->udp);
     for (size_t i = 0; i < net->service_count; i++) {
         if (net->services[i].tcp) tcp_close(net->services[i].tcp);
         if (net->services[i].udp) udp_remove(net->services[i].udp);

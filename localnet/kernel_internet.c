@@ -4,6 +4,7 @@
 #include "kernel_internet.h"
 
 #include "platform/platform.h"
+#include "udp_flows.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,8 +25,6 @@
 #define TUN_NAME "exit0"
 /* per direction of a relay: about what lwIP's internet holds (its send buffer) */
 #define RELAY_BUFFER (256u * 1024)
-#define UDP_FLOW_IDLE_MS 60000
-#define UDP_FLOW_MAX 256
 /* The servers' congestion control (where the kernel has it; else its
  * default): BBR, as large sites run, paces by the measured rate and does not
  * halve its window at every loss, which the mixnet's random losses would
@@ -55,15 +54,6 @@ typedef struct kernel_relay {
     struct kernel_relay *next;
 } kernel_relay;
 
-/* UDP between one client address and port and one service. */
-typedef struct kernel_udp_flow {
-    kernel_service *service;
-    struct sockaddr_in client;
-    int fd; /* connected to the real server */
-    uint64_t last_used_ms;
-    struct kernel_udp_flow *next;
-} kernel_udp_flow;
-
 struct kernel_internet {
     exit_internet_output_fn output;
     void *ctx;
@@ -71,8 +61,7 @@ struct kernel_internet {
     kernel_service services[SERVICES_ROUTE_COUNT];
     size_t service_count;
     kernel_relay *relays;
-    kernel_udp_flow *flows;
-    size_t flow_count;
+    udp_flows *udp;
     exit_internet_stats stats;
     uint8_t packet[0xFFFF];
 };
@@ -336,77 +325,17 @@ static void on_accept_ready(void *ctx, int fd, bool readable, bool writable)
     }
 }
 
-/* --- UDP flows */
-
-static void flow_free(kernel_internet *net, kernel_udp_flow *f)
-{
-    for (kernel_udp_flow **p = &net->flows; *p; p = &(*p)->next) {
-        if (*p == f) {
-            *p = f->next;
-            break;
-        }
-    }
-    platform_unwatch_fd(f->fd);
-    close(f->fd);
-    net->flow_count--;
-    free(f);
-}
+/* --- UDP */
 
 /* Answers from the real server go back from the virtual address. */
-static void on_flow_readable(void *ctx, int fd, bool readable, bool writable)
+static void on_udp_answer(void *ctx, void *service_ptr, const uint8_t client_ip[4], uint16_t client_port,
+                          const uint8_t *data, size_t len)
 {
-    (void)writable;
-    kernel_udp_flow *f = ctx;
-    kernel_internet *net = f->service->net;
-    if (!readable) return;
-    for (;;) {
-        ssize_t n = recv(fd, net->packet, sizeof net->packet, 0);
-        if (n < 0) break; /* nothing more, or the server is gone: the client times out */
-        sendto(f->service->fd, net->packet, (size_t)n, 0, (struct sockaddr *)&f->client, sizeof f->client);
-        f->last_used_ms = platform_monotonic_ms();
-    }
-}
-
-/* Forgets flows idle for long, and the least recently used one when full. */
-static void flows_trim(kernel_internet *net, uint64_t now)
-{
-    kernel_udp_flow *oldest = NULL;
-    for (kernel_udp_flow *f = net->flows, *next; f; f = next) {
-        next = f->next;
-        if (now - f->last_used_ms > UDP_FLOW_IDLE_MS)
-            flow_free(net, f);
-        else if (!oldest || f->last_used_ms < oldest->last_used_ms)
-            oldest = f;
-    }
-    if (net->flow_count >= UDP_FLOW_MAX && oldest) flow_free(net, oldest);
-}
-
-static kernel_udp_flow *flow_get(kernel_service *service, const struct sockaddr_in *client)
-{
-    kernel_internet *net = service->net;
-    for (kernel_udp_flow *f = net->flows; f; f = f->next)
-        if (f->service == service && f->client.sin_port == client->sin_port &&
-            f->client.sin_addr.s_addr == client->sin_addr.s_addr)
-            return f;
-    flows_trim(net, platform_monotonic_ms());
-    kernel_udp_flow *f = calloc(1, sizeof *f);
-    if (!f) return NULL;
-    f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    struct sockaddr_in real = {
-        .sin_family = AF_INET, .sin_port = htons(service->route->real_port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (f->fd < 0 || connect(f->fd, (struct sockaddr *)&real, sizeof real) != 0 ||
-        platform_watch_fd(f->fd, true, false, on_flow_readable, f) != 0) {
-        if (f->fd >= 0) close(f->fd);
-        free(f);
-        return NULL;
-    }
-    f->service = service;
-    f->client = *client;
-    f->next = net->flows;
-    net->flows = f;
-    net->flow_count++;
-    net->stats.udp_flows++;
-    return f;
+    (void)ctx;
+    kernel_service *service = service_ptr;
+    struct sockaddr_in client = {.sin_family = AF_INET, .sin_port = htons(client_port)};
+    memcpy(&client.sin_addr, client_ip, 4);
+    sendto(service->fd, data, len, 0, (struct sockaddr *)&client, sizeof client);
 }
 
 static void on_datagram_ready(void *ctx, int fd, bool readable, bool writable)
@@ -420,9 +349,9 @@ static void on_datagram_ready(void *ctx, int fd, bool readable, bool writable)
         socklen_t len = sizeof client;
         ssize_t n = recvfrom(fd, net->packet, sizeof net->packet, 0, (struct sockaddr *)&client, &len);
         if (n < 0) return;
-        kernel_udp_flow *f = flow_get(service, &client);
-        /* a full socket buffer loses the datagram, as UDP may */
-        if (f && send(f->fd, net->packet, (size_t)n, 0) >= 0) f->last_used_ms = platform_monotonic_ms();
+        udp_flows_send(net->udp, service, service->route->real_port, (const uint8_t *)&client.sin_addr,
+                       ntohs(client.sin_port), net->packet, (size_t)n);
+        net->stats.udp_flows = udp_flows_opened(net->udp);
     }
 }
 
@@ -449,10 +378,16 @@ kernel_internet *kernel_internet_create(const services *s, const uint8_t router_
     net->output = output;
     net->ctx = ctx;
     net->tun_fd = -1;
+    net->udp = udp_flows_create(on_udp_answer, net);
+    if (!net->udp) {
+        free(net);
+        return NULL;
+    }
     int host_namespace = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     if (host_namespace < 0 || unshare(CLONE_NEWNET) != 0) {
         fprintf(stderr, "localnet: a network namespace for the kernel internet needs root: %s\n", strerror(errno));
         if (host_namespace >= 0) close(host_namespace);
+        udp_flows_destroy(net->udp);
         free(net);
         return NULL;
     }
@@ -483,7 +418,7 @@ void kernel_internet_destroy(kernel_internet *net)
 {
     if (!net) return;
     while (net->relays) relay_free(net->relays);
-    while (net->flows) flow_free(net, net->flows);
+    udp_flows_destroy(net->udp);
     for (size_t i = 0; i < net->service_count; i++) {
         platform_unwatch_fd(net->services[i].fd);
         close(net->services[i].fd);

@@ -774,6 +774,39 @@ static void expect_unreachable(test_client *tc, const uint8_t dst[4], uint16_t p
     CHECK(memcmp(v.segment + 8 + 16, dst, 4) == 0 && get16(v.segment + 8 + 20 + 2) == port);
 }
 
+/* nginx's small file twice: closed by the server ("Connection: close"),
+ * then with our FIN sent along with the request. */
+static void small_file_gets(test_client *tc)
+{
+    for (int half_close = 0; half_close <= 1; half_close++) {
+        tcp_conn c;
+        if (CHECK(http_get(tc, "/small.txt", "", half_close, &c))) {
+            size_t len;
+            const uint8_t *body = http_body(&c, &len);
+            CHECK(c.received_len > 12 && memcmp(c.received, "HTTP/1.1 200", 12) == 0);
+            CHECK(body && len == strlen(SERVICES_SMALL_TXT) && memcmp(body, SERVICES_SMALL_TXT, len) == 0);
+            /* the half-closed one is done once our FIN and theirs crossed */
+            CHECK(half_close || tcp_finish(&c));
+        }
+        tcp_free(&c);
+    }
+}
+
+/* A SYN to nginx's address on a port with no service: a reset. */
+static void expect_reset(test_client *tc)
+{
+    uint8_t packet[MAX_PACKET];
+    tcp_fields syn = {50000, 81, 1000, 0, TCP_SYN, NULL, 0};
+    size_t n = tcp_build(packet, tc->ipv4, NGINX_IP, &syn);
+    if (!CHECK(client_send_ip(tc, packet, n))) return;
+    size_t len = client_wait_packet(tc, packet, sizeof packet, WAIT_MS);
+    ip_view v;
+    if (CHECK(len && ip_parse(packet, len, &v) && v.proto == PROTO_TCP && v.segment_len >= 20)) {
+        CHECK(v.checksums_ok && get16(v.segment) == 81 && get16(v.segment + 2) == 50000);
+        CHECK((v.segment[13] & (TCP_RST | TCP_ACK)) == (TCP_RST | TCP_ACK) && get32(v.segment + 8) == 1001);
+    }
+}
+
 /* ---- the groups ---- */
 
 /* Connect in v10 then v9 on the same stream (the published client's
@@ -904,30 +937,9 @@ void test_exit_tcp(void)
     if (!CHECK(ready())) return;
     test_client *tc = client_connected();
     if (!CHECK(tc != NULL)) return;
-    for (int half_close = 0; half_close <= 1; half_close++) {
-        tcp_conn c;
-        if (CHECK(http_get(tc, "/small.txt", "", half_close, &c))) {
-            size_t len;
-            const uint8_t *body = http_body(&c, &len);
-            CHECK(c.received_len > 12 && memcmp(c.received, "HTTP/1.1 200", 12) == 0);
-            CHECK(body && len == strlen(SERVICES_SMALL_TXT) && memcmp(body, SERVICES_SMALL_TXT, len) == 0);
-            /* the half-closed one is done once our FIN and theirs crossed */
-            CHECK(half_close || tcp_finish(&c));
-        }
-        tcp_free(&c);
-    }
+    small_file_gets(tc);
     CHECK(ipr_stats().tcp_relays >= 2);
-
-    uint8_t packet[MAX_PACKET];
-    tcp_fields syn = {50000, 81, 1000, 0, TCP_SYN, NULL, 0};
-    size_t n = tcp_build(packet, tc->ipv4, NGINX_IP, &syn);
-    CHECK(client_send_ip(tc, packet, n));
-    size_t len = client_wait_packet(tc, packet, sizeof packet, WAIT_MS);
-    ip_view v;
-    if (CHECK(len && ip_parse(packet, len, &v) && v.proto == PROTO_TCP && v.segment_len >= 20)) {
-        CHECK(v.checksums_ok && get16(v.segment) == 81 && get16(v.segment + 2) == 50000);
-        CHECK((v.segment[13] & (TCP_RST | TCP_ACK)) == (TCP_RST | TCP_ACK) && get32(v.segment + 8) == 1001);
-    }
+    expect_reset(tc);
     client_destroy(tc);
 }
 
@@ -1021,33 +1033,13 @@ void test_exit_kernel_internet(void)
     }
     test_client *tc = client_connected();
     if (CHECK(tc != NULL)) {
-        for (int half_close = 0; half_close <= 1; half_close++) {
-            tcp_conn c;
-            if (CHECK(http_get(tc, "/small.txt", "", half_close, &c))) {
-                size_t len;
-                const uint8_t *body = http_body(&c, &len);
-                CHECK(c.received_len > 12 && memcmp(c.received, "HTTP/1.1 200", 12) == 0);
-                CHECK(body && len == strlen(SERVICES_SMALL_TXT) && memcmp(body, SERVICES_SMALL_TXT, len) == 0);
-                CHECK(half_close || tcp_finish(&c));
-            }
-            tcp_free(&c);
-        }
+        small_file_gets(tc);
         dns_lookup(tc, RESOLVER1_IP);
         dns_lookup(tc, RESOLVER2_IP);
         exit_ipr_stats stats = ipr_stats();
         CHECK(stats.tcp_relays == 2 && stats.udp_flows == 2);
         expect_unreachable(tc, RESOLVER1_IP, 54, RESOLVER1_IP, 3);
-
-        uint8_t packet[MAX_PACKET];
-        tcp_fields syn = {50000, 81, 1000, 0, TCP_SYN, NULL, 0};
-        size_t n = tcp_build(packet, tc->ipv4, NGINX_IP, &syn);
-        CHECK(client_send_ip(tc, packet, n));
-        size_t len = client_wait_packet(tc, packet, sizeof packet, WAIT_MS);
-        ip_view v;
-        if (CHECK(len && ip_parse(packet, len, &v) && v.proto == PROTO_TCP && v.segment_len >= 20)) {
-            CHECK(v.checksums_ok && get16(v.segment) == 81 && get16(v.segment + 2) == 50000);
-            CHECK((v.segment[13] & (TCP_RST | TCP_ACK)) == (TCP_RST | TCP_ACK) && get32(v.segment + 8) == 1001);
-        }
+        expect_reset(tc);
     }
     client_destroy(tc);
     network_stop();
