@@ -84,7 +84,8 @@ fuzz-smoke fuzz: deps
 # of the 10 MB file with the cover streams off and on, and off with about
 # 10% of packets lost at the mix layers, Linux's TCP serving); and side_by_side:
 # our packages and the published ones in headless Chromium on one localnet
-# (bench/side_by_side.ts; BENCH_ROUNDS, BENCH_DOWNLOAD_ROUNDS, BENCH_SIDES). BENCH=<name>
+# (bench/side_by_side.ts; BENCH_ROUNDS, BENCH_DOWNLOAD_ROUNDS, BENCH_SIDES,
+# BENCH_INTERNET). BENCH=<name>
 # runs one.
 CORE_BENCHES := $(patsubst wasm/bench/%.c,%,$(wildcard wasm/bench/*.c))
 bench: native wasm

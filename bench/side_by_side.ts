@@ -15,6 +15,8 @@
 //   BENCH_DOWNLOAD_ROUNDS    10 MB downloads per side and traffic setting (1)
 //   BENCH_DOWNLOAD_TIMEOUT_S bound on one 10 MB download (150)
 //   BENCH_SIDES              which sides run: ours, theirs, or both (the default)
+//   BENCH_INTERNET           the servers' TCP/IP behind the exit: lwip (the default) or
+//                            kernel (Linux's, localnet --kernel-internet; needs root)
 //   LOCALNET                 another localnet binary than build/native/bin/localnet
 import { randomBytes } from 'node:crypto';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -69,6 +71,14 @@ function sidesToRun(): Side[] {
 }
 /** a single side is for working on one client: no ratios then */
 const SIDES = sidesToRun();
+
+type Internet = 'lwip' | 'kernel';
+function internetToUse(): Internet {
+  const wanted = process.env['BENCH_INTERNET'] || 'lwip';
+  if (wanted !== 'lwip' && wanted !== 'kernel') throw new Error(`BENCH_INTERNET must be lwip or kernel, not ${wanted}`);
+  return wanted;
+}
+const INTERNET = internetToUse();
 
 /** cover on: the clients' defaults (Poisson stream and loop cover); off: both disabled. */
 type Traffic = 'cover_on' | 'cover_off';
@@ -319,7 +329,9 @@ function report(): void {
   const head = ['figure', 'ours: median (min–max)', 'theirs: median (min–max)', 'ours/theirs', 'rounds'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(`\nside by side: our packages vs the published ones, headless Chromium, one localnet`);
+  console.log(
+    `\nside by side: our packages vs the published ones, headless Chromium, one localnet (servers on ${INTERNET === 'kernel' ? "Linux's" : "lwIP's"} TCP)`,
+  );
   console.log(line(head));
   for (const r of rows) console.log(line(r));
   const notes = figures.flatMap((f) =>
@@ -373,7 +385,10 @@ try {
   await measureBundles();
   await buildPages(outdir);
   server = await serveDirectory(outdir);
-  localnet = await startLocalnet(LOCALNET_BIN, { logPath: LOCALNET_LOG });
+  localnet = await startLocalnet(LOCALNET_BIN, {
+    logPath: LOCALNET_LOG,
+    args: INTERNET === 'kernel' ? ['--kernel-internet'] : [],
+  });
   if (!localnet.status.ipr_address) throw new Error('localnet has no IPR');
   const plans: SessionPlan[] = [];
   for (let round = 0; round < Math.max(ROUNDS, DOWNLOAD_ROUNDS); round++) {

@@ -4,6 +4,8 @@
 # build/fuzz, with coverage instrumentation for the fuzzer).
 # Called by the top Makefile: $(MAKE) -f mk/fuzz.mk fuzz-smoke | fuzz
 
+# the runs below wait for any one of their jobs (wait -n)
+SHELL := /bin/bash
 Q := $(if $(V),,@)
 FUZZ_CC := clang-14
 FUZZ_OUT := build/fuzz
@@ -13,6 +15,8 @@ FUZZ_WARNINGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -Wstrict-prototyp
 # seconds per target
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_SECONDS ?= 600
+# targets fuzzed at once
+FUZZ_JOBS ?= $(shell nproc)
 
 FUZZ_TARGETS := $(patsubst wasm/fuzz/%.c,%,$(wildcard wasm/fuzz/*.c))
 FUZZ_BINS := $(addprefix $(FUZZ_OUT)/,$(FUZZ_TARGETS))
@@ -29,18 +33,26 @@ $(FUZZ_OUT)/%: wasm/fuzz/%.c fuzz-libs
 
 # Runs every target for the given number of seconds on its own corpus
 # (kept in build/fuzz/corpus between runs, started from the seeds in
-# wasm/fuzz/seeds/<target> when there are some); a crash or sanitizer report
-# fails the target and leaves its input in build/fuzz/crashes.
+# wasm/fuzz/seeds/<target> when there are some), FUZZ_JOBS at a time; a
+# crash or sanitizer report fails the target and leaves its input in
+# build/fuzz/crashes. Each target's lines are printed once all are done.
 define fuzz_run
-	@mkdir -p $(FUZZ_OUT)/crashes; passed=0; failed=0; \
+	@mkdir -p $(FUZZ_OUT)/crashes; running=0; \
 	for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_OUT)/corpus/$$t; \
-	  if $(FUZZ_OUT)/$$t -max_total_time=$(1) -print_final_stats=0 -artifact_prefix=$(FUZZ_OUT)/crashes/$$t- \
-	       $(FUZZ_OUT)/corpus/$$t $$(ls -d wasm/fuzz/seeds/$$t 2>/dev/null) > $(FUZZ_OUT)/$$t.log 2>&1; then \
-	    passed=$$((passed + 1)); echo "$$t: $$(grep -o 'cov: [0-9]*' $(FUZZ_OUT)/$$t.log | tail -1), $$(ls $(FUZZ_OUT)/corpus/$$t | wc -l) inputs kept"; \
-	  else \
-	    failed=$$((failed + 1)); echo "$$t: FAILED, see $(FUZZ_OUT)/$$t.log"; tail -30 $(FUZZ_OUT)/$$t.log; \
-	  fi; \
+	  ( if $(FUZZ_OUT)/$$t -max_total_time=$(1) -print_final_stats=0 -artifact_prefix=$(FUZZ_OUT)/crashes/$$t- \
+	         $(FUZZ_OUT)/corpus/$$t $$(ls -d wasm/fuzz/seeds/$$t 2>/dev/null) > $(FUZZ_OUT)/$$t.log 2>&1; then \
+	      echo "$$t: $$(grep -o 'cov: [0-9]*' $(FUZZ_OUT)/$$t.log | tail -1), $$(ls $(FUZZ_OUT)/corpus/$$t | wc -l) inputs kept"; \
+	    else \
+	      echo "$$t: FAILED, see $(FUZZ_OUT)/$$t.log"; tail -30 $(FUZZ_OUT)/$$t.log; \
+	    fi > $(FUZZ_OUT)/$$t.result ) & \
+	  running=$$((running + 1)); \
+	  if [ $$running -ge $(FUZZ_JOBS) ]; then wait -n; running=$$((running - 1)); fi; \
+	done; \
+	wait; passed=0; failed=0; \
+	for t in $(FUZZ_TARGETS); do \
+	  cat $(FUZZ_OUT)/$$t.result; \
+	  if grep -q "^$$t: FAILED" $(FUZZ_OUT)/$$t.result; then failed=$$((failed + 1)); else passed=$$((passed + 1)); fi; \
 	done; \
 	echo "$$passed passed, $$failed failed"; [ $$failed = 0 ]
 endef

@@ -66,6 +66,8 @@ export interface LocalnetOptions {
   logPath?: string;
   /** How long to wait for the status line. */
   startTimeoutMs?: number;
+  /** More command-line arguments (localnet/main.c), such as --kernel-internet. */
+  args?: string[];
 }
 
 export async function startLocalnet(binary: string, options: LocalnetOptions = {}): Promise<Localnet> {
@@ -76,7 +78,7 @@ export async function startLocalnet(binary: string, options: LocalnetOptions = {
   const logPath = options.logPath ?? path.join(base, 'localnet.stderr.log');
   await mkdir(path.dirname(logPath), { recursive: true });
   const log = createWriteStream(logPath);
-  const child: ChildProcess = spawn(binary, ['--run-dir', runDir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(binary, ['--run-dir', runDir, ...(options.args ?? [])], { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stderr!.pipe(log);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exitPromise = new Promise<void>((resolve) => {

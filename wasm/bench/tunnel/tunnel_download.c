@@ -3,13 +3,14 @@
  * off and on (native only: localnet runs on loopback).
  *
  *   tunnel_download [--size BYTES] [--only off|on] [--faults D DUP R MS] [--data-surbs N] [--verbose]
- *                   [--kernel-internet]
+ *                   [--reorder-wait MS] [--kernel-internet]
  *
  * --faults: localnet's drop, duplicate and reorder rates at each mix layer
  * and extra delay; the figures' names then end in _faults.
  * --kernel-internet: Linux's TCP/IP serves (localnet --kernel-internet, root).
  * --data-surbs: reply SURBs with each IP packet (the published client's 2
- * by default).
+ * by default). --reorder-wait: how long the tunnel waits for a missing data
+ * bundle (ipr_client_config.reorder_wait_ms; 0: not at all).
  * --verbose prints the counters of both ends every 2 s (stderr). */
 #define _POSIX_C_SOURCE 200809L
 #include "localnet_child.h"
@@ -101,6 +102,7 @@ typedef struct {
     const char *faults;  /* a localnet faults command, or NULL */
     size_t size;
     uint32_t data_surbs; /* 0: the default */
+    int64_t reorder_wait_ms; /* -1: the default */
     bool verbose;
     bool kernel_internet; /* localnet's internet on Linux's TCP/IP (root) */
 } scenario;
@@ -152,6 +154,7 @@ static bool run(const scenario *sc, result *out)
     c.traffic.disable_poisson_traffic = !sc->poisson;
     c.traffic.disable_cover_traffic = !sc->poisson;
     if (sc->data_surbs) c.ipr.data_surbs = sc->data_surbs;
+    if (sc->reorder_wait_ms >= 0) c.ipr.reorder_wait_ms = (uint32_t)sc->reorder_wait_ms;
     observed w = {.state = TUNNEL_CONNECTING};
     tunnel *t = tunnel_create(&c, &(tunnel_callbacks){&w, observe_state});
     uint64_t start = platform_monotonic_ms();
@@ -203,7 +206,7 @@ stop_localnet:
 
 int main(int argc, char **argv)
 {
-    scenario sc = {.size = FILE_SIZE};
+    scenario sc = {.size = FILE_SIZE, .reorder_wait_ms = -1};
     const char *only = NULL;
     char faults[128];
     for (int i = 1; i < argc; i++) {
@@ -217,13 +220,15 @@ int main(int argc, char **argv)
             i += 4;
         } else if (strcmp(argv[i], "--data-surbs") == 0 && i + 1 < argc) {
             sc.data_surbs = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--reorder-wait") == 0 && i + 1 < argc) {
+            sc.reorder_wait_ms = strtol(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--verbose") == 0) {
             sc.verbose = true;
         } else if (strcmp(argv[i], "--kernel-internet") == 0) {
             sc.kernel_internet = true;
         } else {
             fprintf(stderr, "usage: tunnel_download [--size BYTES] [--only off|on] [--faults D DUP R MS] "
-                            "[--data-surbs N] [--verbose] [--kernel-internet]\n");
+                            "[--data-surbs N] [--reorder-wait MS] [--verbose] [--kernel-internet]\n");
             return 2;
         }
     }
