@@ -140,8 +140,15 @@ static int service_socket(const service_route *route)
     if (fd < 0) return -1;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (tcp)
-        setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, SERVER_CONGESTION_CONTROL, strlen(SERVER_CONGESTION_CONTROL));
+    static bool default_reported;
+    if (tcp &&
+        setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, SERVER_CONGESTION_CONTROL, strlen(SERVER_CONGESTION_CONTROL)) != 0 &&
+        !default_reported) {
+        /* downloads under loss will be several times slower */
+        fprintf(stderr, "localnet: kernel internet: no %s here (%s); the servers keep the kernel's default\n",
+                SERVER_CONGESTION_CONTROL, strerror(errno));
+        default_reported = true;
+    }
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(route->virtual_port)};
     if (inet_pton(AF_INET, route->virtual_ip, &address.sin_addr) != 1 ||
         bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || (tcp && listen(fd, 128) != 0)) {
