@@ -255,10 +255,11 @@ static bool pipe_move(relay_pipe *p, int from, int to, uint64_t *pauses)
 
 static void on_relay_ready(void *ctx, int fd, bool readable, bool writable)
 {
+    (void)fd;
     (void)readable;
     kernel_relay *r = ctx;
     if (r->real_connecting) {
-        if (fd != r->real_fd || !writable) return;
+        if (!writable) return;
         int err = 0;
         socklen_t len = sizeof err;
         if (getsockopt(r->real_fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
@@ -282,7 +283,7 @@ static void on_relay_ready(void *ctx, int fd, bool readable, bool writable)
 static void relay_watch(kernel_relay *r)
 {
     if (r->real_connecting) {
-        platform_watch_fd(r->client_fd, false, false, on_relay_ready, r);
+        /* the client's side waits unwatched: its errors would wake the loop for nothing */
         platform_watch_fd(r->real_fd, false, true, on_relay_ready, r);
         return;
     }
