@@ -2,6 +2,7 @@
 // and serves the page's packages over Comlink. Keys never leave it.
 import * as Comlink from 'comlink';
 import createMixCore, { type MixCore } from 'mixcore';
+import { ChunkBatcher } from './chunk-batcher';
 import { coreOptionsJson, resolveOptions } from './options';
 import { openDatabase, openRecordStore } from './storage';
 import type {
@@ -52,6 +53,11 @@ interface FetchInFlight {
   writable?: (() => void) | undefined;
 }
 const fetches = new Map<number, FetchInFlight>();
+/** How often at most a request's body bytes go to the page (chunk-batcher.ts). */
+const BODY_BATCH_MS = 8;
+const bodies = new ChunkBatcher((id, chunk) => {
+  void fetches.get(id)?.onEvent(Comlink.transfer({ type: 'body', chunk }, [chunk.buffer]));
+}, BODY_BATCH_MS);
 const textDecoder = new TextDecoder();
 
 /* wasm/src/ws/ws.h's ws_call_result */
@@ -121,6 +127,7 @@ async function instantiateCore(): Promise<MixCore & CoreHooks> {
             redirected: event['redirected'] as boolean,
           });
         } else if (type === 'end' || type === 'error') {
+          bodies.flush();
           fetches.delete(id);
           f.writable?.();
           if (type === 'end') void f.onEvent({ type });
@@ -142,8 +149,7 @@ async function instantiateCore(): Promise<MixCore & CoreHooks> {
     onMixData: (kind, id, bytes) => {
       const onEvent = sockets.get(id);
       if (kind === 'fetch-body') {
-        const f = fetches.get(id);
-        void f?.onEvent(Comlink.transfer({ type: 'body', chunk: bytes }, [bytes.buffer]));
+        if (fetches.has(id)) bodies.push(id, bytes);
       } else if (kind === 'ws-text') void onEvent?.({ type: 'text', data: textDecoder.decode(bytes) });
       else if (kind === 'ws-binary') void onEvent?.(Comlink.transfer({ type: 'binary', data: bytes }, [bytes.buffer]));
     },
@@ -308,6 +314,7 @@ const api: LifecycleApi = {
       void onEvent({ type: 'close', code: 1006, reason: '', wasClean: false });
     }
     sockets.clear();
+    bodies.flush();
     for (const f of fetches.values()) {
       void f.onEvent({ type: 'error', name: 'TypeError', message: 'the tunnel was disconnected' });
       f.writable?.();
