@@ -5,7 +5,9 @@ import type { MixFetchEvent, MixFetchEventCallback, MixFetchRequest } from '@nym
 const h = vi.hoisted(() => ({ worker: undefined as unknown, setup: [] as unknown[] }));
 vi.mock('@nymproject/mix-tunnel', async () => {
   const { proxy } = await vi.importActual<typeof import('comlink')>('comlink');
+  const { concatBytes } = await vi.importActual<typeof import('../../mix-tunnel/src/bytes')>('../../mix-tunnel/src/bytes');
   return {
+    concatBytes,
     getMixTunnel: async () => h.worker,
     proxy,
     setupMixTunnel: async (opts?: unknown) => {

@@ -2,6 +2,7 @@
 // turns a fetch call into a MixFetchRequest for the mix-tunnel worker, and
 // the worker's events back into a streaming `Response`.
 import {
+  concatBytes,
   disconnectMixTunnel,
   getMixTunnel,
   getTunnelState,
@@ -174,16 +175,6 @@ function headersOf(pairs: Pairs): Headers {
   return h;
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 /** HTTP's `deflate` is zlib-wrapped, but some servers send it raw: browsers take both. */
 function inflate(src: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
   const reader = src.getReader();
@@ -204,7 +195,7 @@ function inflate(src: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
             first.push(r.value);
             n += r.value.byteLength;
           }
-          const head = concat(first);
+          const head = concatBytes(first);
           const zlib = head.length >= 2 && (head[0]! & 0x0f) === 8 && ((head[0]! << 8) | head[1]!) % 31 === 0;
           const rest = new ReadableStream<Uint8Array>(
             {

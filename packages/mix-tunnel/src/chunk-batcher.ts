@@ -1,3 +1,5 @@
+import { concatBytes } from './bytes';
+
 /**
  * Body bytes on their way from the worker to the page, one message per
  * request at most every `intervalMs`: a download brings a chunk per TCP
@@ -34,18 +36,6 @@ export class ChunkBatcher {
     this.lastSent = this.now();
     const held = [...this.held];
     this.held.clear();
-    for (const [id, chunks] of held) this.send(id, chunks.length === 1 ? chunks[0]! : joined(chunks));
+    for (const [id, chunks] of held) this.send(id, chunks.length === 1 ? chunks[0]! : concatBytes(chunks));
   }
-}
-
-function joined(chunks: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const c of chunks) length += c.byteLength;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }

@@ -14,6 +14,8 @@ import type {
 
 export * from './types';
 export { DEFAULT_OPTIONS } from './options';
+/** Shared with the other mix-* packages. */
+export { concatBytes } from './bytes';
 /** Comlink's `proxy`, from the same Comlink instance as the worker handle (for callbacks). */
 export { proxy } from 'comlink';
 
