@@ -416,7 +416,6 @@ static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip
     uint8_t client_ip[4];
     memcpy(client_ip, &client, 4);
     udp_flows_send(net->udp, service, service->route->real_port, client_ip, port, net->datagram, len);
-    net->stats.udp_flows = udp_flows_opened(net->udp);
     pbuf_free(p);
 }
 
@@ -540,7 +539,8 @@ void exit_internet_input(exit_internet *net, const uint8_t *packet, size_t len)
     timers_schedule(net);
 }
 
-const exit_internet_stats *exit_internet_get_stats(const exit_internet *net)
+const exit_internet_stats *exit_internet_get_stats(exit_internet *net)
 {
+    net->stats.udp_flows = udp_flows_opened(net->udp);
     return &net->stats;
 }

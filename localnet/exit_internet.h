@@ -30,6 +30,6 @@ exit_internet *exit_internet_create(const services *s, const uint8_t router_ip[4
 void exit_internet_destroy(exit_internet *net);
 /* An IPv4 packet from a client. */
 void exit_internet_input(exit_internet *net, const uint8_t *packet, size_t len);
-const exit_internet_stats *exit_internet_get_stats(const exit_internet *net);
+const exit_internet_stats *exit_internet_get_stats(exit_internet *net);
 
 #endif

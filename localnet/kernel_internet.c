@@ -359,8 +359,7 @@ static void on_datagram_ready(void *ctx, int fd, bool readable, bool writable)
         if (n < 0) return;
         udp_flows_send(net->udp, service, service->route->real_port, (const uint8_t *)&client.sin_addr,
                        ntohs(client.sin_port), net->packet, (size_t)n);
-        net->stats.udp_flows = udp_flows_opened(net->udp);
-    }
+        }
 }
 
 /* --- the whole */
@@ -445,7 +444,8 @@ void kernel_internet_input(kernel_internet *net, const uint8_t *packet, size_t l
     (void)written;
 }
 
-const exit_internet_stats *kernel_internet_get_stats(const kernel_internet *net)
+const exit_internet_stats *kernel_internet_get_stats(kernel_internet *net)
 {
+    net->stats.udp_flows = udp_flows_opened(net->udp);
     return &net->stats;
 }

@@ -26,6 +26,6 @@ kernel_internet *kernel_internet_create(const services *s, const uint8_t router_
 void kernel_internet_destroy(kernel_internet *net);
 /* An IPv4 packet from a client, written to the TUN device. */
 void kernel_internet_input(kernel_internet *net, const uint8_t *packet, size_t len);
-const exit_internet_stats *kernel_internet_get_stats(const kernel_internet *net);
+const exit_internet_stats *kernel_internet_get_stats(kernel_internet *net);
 
 #endif
