@@ -40,6 +40,7 @@ typedef struct exit_client {
     uint32_t next_sequence;
     uint64_t last_activity_ms; /* its last IP packet to us (or its Connect) */
     uint32_t buffer_timeout_ms;
+    uint64_t flush_phase_ms; /* nym-node's flush interval ticks from here: its start or the last bundle sent */
     uint8_t bundle[IPR_BUNDLE_TARGET_LEN];
     size_t bundle_len;
     uint32_t flush_timer;
@@ -122,6 +123,7 @@ static void bundle_send(exit_ipr *ipr, exit_client *c, const uint8_t *bundle, si
     response.ip_packets = (ipr_bytes){bundle, len};
     uint32_t sequence = c->next_sequence++;
     if (c->next_sequence == CONTROL_SEQUENCE) c->next_sequence++;
+    c->flush_phase_ms = platform_monotonic_ms();
     frame_send(ipr, c->tag, c->stream_id, sequence, &response);
     ipr->stats.bundles_sent++;
 }
@@ -142,8 +144,17 @@ static void on_flush_timer(void *ctx)
     client_flush(c);
 }
 
+/* ms to the flush interval's next tick. nym-node's interval runs whether
+ * or not anything waits, so a packet into an empty bundle waits half a
+ * period on average, not a whole one. */
+static uint32_t next_flush_tick_ms(const exit_client *c)
+{
+    uint64_t since_phase = platform_monotonic_ms() - c->flush_phase_ms;
+    return c->buffer_timeout_ms - (uint32_t)(since_phase % c->buffer_timeout_ms);
+}
+
 /* Fills the client's bundle, sending it when the next packet would pass
- * the target size, and at the latest after its buffer timeout. */
+ * the target size, and at the latest on the flush interval's next tick. */
 static void client_bundle(exit_client *c, const uint8_t *packet, size_t len)
 {
     if (IPR_BUNDLE_PREFIX_LEN + len > sizeof c->bundle) {
@@ -157,7 +168,7 @@ static void client_bundle(exit_client *c, const uint8_t *packet, size_t len)
     }
     if (c->bundle_len + IPR_BUNDLE_PREFIX_LEN + len > sizeof c->bundle) client_flush(c);
     ipr_bundle_append(c->bundle, sizeof c->bundle, &c->bundle_len, packet, len);
-    if (!c->flush_timer) c->flush_timer = platform_timer_start(c->buffer_timeout_ms, on_flush_timer, c);
+    if (!c->flush_timer) c->flush_timer = platform_timer_start(next_flush_tick_ms(c), on_flush_timer, c);
 }
 
 /* --- clients */
@@ -229,6 +240,7 @@ static exit_client *client_add(exit_ipr *ipr, const uint8_t tag[MIXNET_SENDER_TA
     c->host = host;
     c->next_sequence = CONTROL_SEQUENCE + 1;
     c->last_activity_ms = platform_monotonic_ms();
+    c->flush_phase_ms = c->last_activity_ms;
     /* a zero period would make a busy timer (nym-node would panic) */
     uint64_t timeout = connect->has_buffer_timeout ? connect->buffer_timeout_ms : IPR_BUNDLE_TIMEOUT_MS;
     c->buffer_timeout_ms = timeout < 1 ? 1 : timeout > UINT32_MAX ? UINT32_MAX : (uint32_t)timeout;
