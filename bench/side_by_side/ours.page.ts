@@ -2,4 +2,4 @@
 import { getTunnelState, mixFetch, setupMixTunnel } from '@nymproject/mix-fetch';
 import { installSideBySide } from './page-api';
 
-installSideBySide({ setup: setupMixTunnel, state: getTunnelState, fetch: (url) => mixFetch(url) });
+installSideBySide({ setup: setupMixTunnel, state: getTunnelState, fetch: (url, init) => mixFetch(url, init) });
