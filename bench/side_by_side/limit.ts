@@ -67,7 +67,7 @@ export const DOWNLOAD_LIMIT_COVER_ON: Limit = {
  * upstream packets they ride in, at the wasm build rate (`make bench BENCH=sphinx_bench`).
  * Opening the replies, the gateway's frames and the browser's own work are left out, so the
  * bound is above what any client reaches. */
-const WASM_SPHINX_BUILDS_PER_S = 2205;
+const WASM_SPHINX_BUILDS_PER_S = 3304;
 const DOWNSTREAM_PACKETS_PER_MB = MB / TCP_PAYLOAD_BYTES;
 const CLIENT_BUILDS_PER_MB = DOWNSTREAM_PACKETS_PER_MB * (1 + 1 / SURBS_PER_SLOT);
 const CLIENT_FLOOR_MS_PER_MB = (CLIENT_BUILDS_PER_MB / WASM_SPHINX_BUILDS_PER_S) * 1000;

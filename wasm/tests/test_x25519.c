@@ -96,23 +96,26 @@ static void chain_stepwise(uint8_t out[32], const uint8_t (*scalars)[32], size_t
 }
 
 /* x25519_chain_recurring equals X25519 step by step for points used again
- * and again (the table path from the second use), with more points than it
- * keeps tables for, and for hostile points: small order, mixed order,
- * non-canonical, on the twist (where it must give x25519_chain's result). */
+ * and again (the table path from the fourth use), with more busy points
+ * than it keeps tables for and more than it follows, and for hostile points:
+ * small order, mixed order, non-canonical, on the twist (where it must give
+ * x25519_chain's result). */
 void test_x25519_chain_recurring(void)
 {
-    enum { POINTS = 6, USES = 4 };
+    enum { POINTS = 40, USES = 6 };
     uint8_t points[POINTS][32];
     for (int i = 0; i < POINTS; i++) {
         uint8_t secret[32];
         random_bytes(secret, 32);
         x25519_public_key(points[i], secret);
     }
-    /* first the points one after another, then all of them in turn (which
-     * evicts tables, as 6 points do not fit) */
-    for (int pass = 0; pass < 2; pass++) {
-        for (int round = 0; round < POINTS * USES; round++) {
-            int which = pass == 0 ? round / USES : round % POINTS;
+    /* first 6 points one after another, then 20 in turn (more than get
+     * tables), then all 40 in turn (more than are followed) */
+    static const int pass_points[] = {6, 20, POINTS};
+    for (int pass = 0; pass < 3; pass++) {
+        int points_used = pass_points[pass];
+        for (int round = 0; round < points_used * USES; round++) {
+            int which = pass == 0 ? round / USES : round % points_used;
             uint8_t scalars[5][32], stepwise[32], recurring[32];
             size_t count = (size_t)(round % 5) + 1;
             for (size_t i = 0; i < count; i++) random_bytes(scalars[i], 32);
@@ -148,9 +151,9 @@ void test_x25519_chain_recurring(void)
         uint8_t point[32], same_as[32];
         hex_decode(point, 32, hostile[h].point);
         if (hostile[h].same_as) hex_decode(same_as, 32, hostile[h].same_as);
-        for (int use = 0; use < 3; use++) {
+        for (int use = 0; use < 6; use++) {
             uint8_t scalars[3][32], expected[32], recurring[32];
-            size_t count = (size_t)use + 1;
+            size_t count = (size_t)(use % 3) + 1;
             for (size_t i = 0; i < count; i++) random_bytes(scalars[i], 32);
             x25519_chain_recurring(recurring, (const uint8_t(*)[32])scalars, count, point);
             if (hostile[h].on_twist) {

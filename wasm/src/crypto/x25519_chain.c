@@ -1,13 +1,14 @@
 /* Chains of X25519 (a Sphinx sender's blinded shared secrets) as one
  * scalar multiplication, and for a point that recurs (the gateway that ends
- * every route) a table of its multiples that makes that multiplication
- * about 2.6 times faster than the ladder (28 µs instead of 74 in wasm).
+ * every route; every node of a small network) a table of its multiples that
+ * makes that multiplication about 2.6 times faster than the ladder (28 µs
+ * instead of 74 in wasm).
  *
  * The table path works on the twisted Edwards curve birationally equivalent
  * to Curve25519, with libsodium's group arithmetic (ed25519_ref10.h). A
  * table is 32 rows of 8 multiples, row i holding j·256^i·P for j = 1..8 in
  * the cached form, 32 · 8 · 160 = 40,960 bytes (in wasm and natively); at
- * most RECURRING_POINTS tables are kept, so at most 160 KB. */
+ * most TABLES_MAX tables are kept, so at most 640 KB. */
 #include "crypto/crypto.h"
 
 #include <private/ed25519_ref10.h> /* libsodium's, see mk/core.mk */
@@ -97,7 +98,16 @@ void x25519_chain(uint8_t shared[X25519_KEY_LEN], const uint8_t (*scalars)[X2551
 
 #define TABLE_ROWS 32
 #define ROW_LEN 8
-#define RECURRING_POINTS 4
+/* Points followed, the most recently used ones. */
+#define TRACKED_POINTS 32
+/* A table costs about two ladders to build: a point gets one at its
+ * TABLE_AFTER_USES-th use while followed. On a network of hundreds of mix
+ * nodes a node is rarely used that often before newer ones push it out, so
+ * only the gateway gets a table there; on a small one every node does. */
+#define TABLE_AFTER_USES 4
+/* A table is not taken from a point still followed for another: with more
+ * busy points than tables, taking turns would rebuild a table at every use. */
+#define TABLES_MAX 16
 
 /* a multiple, also seen as 64-bit words to select it with few operations */
 typedef union {
@@ -112,12 +122,14 @@ typedef struct {
 
 typedef struct {
     uint8_t point[X25519_KEY_LEN];
-    point_table *table; /* built at the point's second use, NULL before */
+    point_table *table; /* NULL before its TABLE_AFTER_USES-th use, or while TABLES_MAX others have one */
     bool has_no_table;  /* not an Edwards point, or memory was short */
+    uint32_t uses;      /* since it is followed, up to TABLE_AFTER_USES */
     uint64_t last_use;  /* 0: the slot is free */
 } recurring_point;
 
-static recurring_point recurring[RECURRING_POINTS];
+static recurring_point recurring[TRACKED_POINTS];
+static size_t table_count;
 static uint64_t use_clock;
 
 /* The Edwards point with the Montgomery u-coordinate u, y = (u - 1)/(u + 1),
@@ -253,31 +265,34 @@ static void table_multiply(uint8_t shared[X25519_KEY_LEN], const point_table *ta
     secure_zero(u, sizeof u);
 }
 
-/* The table for a point from its second use on (at the first, building
- * it would cost twice a ladder for a point that may never come back); NULL
- * before, or when the point has none. */
+/* The point's table once it has earned one; NULL before, or when the
+ * point has none. */
 static const point_table *table_for(const uint8_t point[X25519_KEY_LEN])
 {
     recurring_point *slot = NULL, *oldest = &recurring[0];
-    for (int i = 0; i < RECURRING_POINTS; i++) {
+    for (int i = 0; i < TRACKED_POINTS; i++) {
         if (recurring[i].last_use && memcmp(recurring[i].point, point, X25519_KEY_LEN) == 0) slot = &recurring[i];
         if (recurring[i].last_use < oldest->last_use) oldest = &recurring[i];
     }
     use_clock++;
     if (!slot) {
+        if (oldest->table) table_count--;
         free(oldest->table);
-        *oldest = (recurring_point){.last_use = use_clock};
+        *oldest = (recurring_point){.last_use = use_clock, .uses = 1};
         memcpy(oldest->point, point, X25519_KEY_LEN);
         return NULL;
     }
     slot->last_use = use_clock;
-    if (!slot->table && !slot->has_no_table) {
+    if (slot->uses < TABLE_AFTER_USES) slot->uses++;
+    if (!slot->table && !slot->has_no_table && slot->uses >= TABLE_AFTER_USES && table_count < TABLES_MAX) {
         ge25519_p3 p;
         if (edwards_point_of(&p, point)) slot->table = malloc(sizeof *slot->table);
-        if (slot->table)
+        if (slot->table) {
             table_build(slot->table, &p);
-        else
+            table_count++;
+        } else {
             slot->has_no_table = true;
+        }
     }
     return slot->table;
 }

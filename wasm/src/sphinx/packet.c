@@ -81,12 +81,9 @@ int sphinx_derive_route_secrets(hop_secrets *hops, uint8_t alpha[SPHINX_ALPHA_LE
     x25519_public_key(alpha, factors[0]);
     for (size_t i = 0; i < hop_count; i++) {
         uint8_t shared[32];
-        /* the last hop is a gateway, the same for many packets; the mix
-         * nodes are drawn from hundreds and rarely repeat */
-        if (i == hop_count - 1)
-            x25519_chain_recurring(shared, (const uint8_t(*)[32])factors, i + 1, route[i].public_key);
-        else
-            x25519_chain(shared, (const uint8_t(*)[32])factors, i + 1, route[i].public_key);
+        /* the last hop is a gateway, the same for many packets; mix nodes
+         * recur too where there are few of them */
+        x25519_chain_recurring(shared, (const uint8_t(*)[32])factors, i + 1, route[i].public_key);
         size_t len = sender_secret_len(i == hop_count - 1, version);
         expand_shared_secret(hops[i].expanded, len, shared);
         memset(hops[i].expanded + len, 0, SPHINX_EXPANDED_SECRET_LEN - len);
