@@ -225,6 +225,11 @@ static void client_remove(exit_ipr *ipr, exit_client *c)
         }
     }
     platform_timer_cancel(c->flush_timer);
+    if (ipr->internet) {
+        uint8_t ipv4[4];
+        host_ipv4(c->host, ipv4);
+        exit_internet_forget_client(ipr->internet, ipv4);
+    }
     free(c);
     ipr->client_count--;
 }
@@ -527,9 +532,9 @@ exit_ipr *exit_ipr_create(const exit_ipr_config *config)
 void exit_ipr_destroy(exit_ipr *ipr)
 {
     if (!ipr) return;
+    while (ipr->clients) client_remove(ipr, ipr->clients);
     exit_internet_destroy(ipr->internet);
     kernel_internet_destroy(ipr->kernel_internet);
-    while (ipr->clients) client_remove(ipr, ipr->clients);
     platform_timer_cancel(ipr->sweep_timer);
     platform_timer_cancel(ipr->mixnet_timer);
     mixnet_client_destroy(ipr->client);

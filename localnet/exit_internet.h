@@ -28,6 +28,11 @@ exit_internet *exit_internet_create(const services *s, const uint8_t router_ip[4
                                     exit_internet_output_fn output, void *ctx);
 /* Aborts every relayed connection; lwIP is free for another instance. */
 void exit_internet_destroy(exit_internet *net);
+/* Aborts every TCP connection with a client address the IPR has let go.
+ * lwIP would otherwise go on resending to it for many minutes and hold its
+ * send buffers meanwhile; its memory is one fixed pool, which two
+ * abandoned downloads fill, and then no connection gets an answer. */
+void exit_internet_forget_client(exit_internet *net, const uint8_t ipv4[4]);
 /* An IPv4 packet from a client. */
 void exit_internet_input(exit_internet *net, const uint8_t *packet, size_t len);
 const exit_internet_stats *exit_internet_get_stats(exit_internet *net);

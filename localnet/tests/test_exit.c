@@ -984,6 +984,34 @@ void test_exit_surbs(void)
 /* With a 2 s idle limit: a client that sends nothing is forgotten without
  * a word, its packets go nowhere, and it can connect again. The network
  * and services stop afterwards (the last group). */
+/* Two clients ask for the 10 MiB file, read none of it and go quiet. Once
+ * the IPR has let them go their connections are dropped, and a new client's
+ * connection is answered: lwIP's memory, one pool, would otherwise stay
+ * full of their send buffers for as long as lwIP resends to them. */
+static void abandoned_downloads_forgotten(void)
+{
+    static const char request[] = "GET " SERVICES_PATTERN_PATH " HTTP/1.1\r\nHost: " SERVICES_NGINX_NAME "\r\n\r\n";
+    uint64_t drops_before = ipr_stats().idle_drops;
+    test_client *quiet[2] = {NULL, NULL};
+    tcp_conn downloads[2];
+    for (int i = 0; i < 2; i++) {
+        quiet[i] = client_connected();
+        memset(&downloads[i], 0, sizeof downloads[i]);
+        if (CHECK(quiet[i] != NULL) && CHECK(tcp_connect(&downloads[i], quiet[i], NGINX_IP, 80)))
+            CHECK(tcp_send(&downloads[i], TCP_ACK | TCP_PSH, (const uint8_t *)request, sizeof request - 1));
+    }
+    /* no packet from them from now on: past the idle timeout and a sweep */
+    pump(NULL, 2600);
+    CHECK(ipr_stats().idle_drops >= drops_before + 2);
+    test_client *fresh = client_connected();
+    if (CHECK(fresh != NULL)) small_file_gets(fresh);
+    client_destroy(fresh);
+    for (int i = 0; i < 2; i++) {
+        tcp_free(&downloads[i]);
+        client_destroy(quiet[i]);
+    }
+}
+
 void test_exit_idle(void)
 {
     if (!CHECK(network_start())) {
@@ -1019,6 +1047,7 @@ void test_exit_idle(void)
         dns_lookup(tc, RESOLVER1_IP);
     }
     client_destroy(tc);
+    abandoned_downloads_forgotten();
     network_stop();
 }
 
