@@ -210,7 +210,7 @@ async function runSession(plan: SessionPlan, localnet: Localnet, server: StaticS
     got.set(firstDirectoryMs, firstDirectoryAt === undefined ? 'no directory request seen' : firstDirectoryAt - timeOrigin);
     const ready = ok(setup, 'setup');
     got.set(readyMs, ready);
-    while (smallGets.length < SMALL_GETS_PER_SESSION) {
+    while (plan.quickFigures && smallGets.length < SMALL_GETS_PER_SESSION) {
       if (smallGets.length) await new Promise((r) => setTimeout(r, SMALL_GET_PAUSE_MS));
       const small = await page.evaluate(([u, ms]) => window.sideBySide.firstByte(u, ms), [
         `http://${nginx.ip}${SMALL_PATH}`,
@@ -218,7 +218,7 @@ async function runSession(plan: SessionPlan, localnet: Localnet, server: StaticS
       ] as const);
       smallGets.push(ok(small, `small GET ${smallGets.length + 1}`));
     }
-    let summary = `ready ${ready} ms, small GETs ${smallGets.join(', ')} ms`;
+    let summary = `ready ${ready} ms` + (smallGets.length ? `, small GETs ${smallGets.join(', ')} ms` : '');
     if (plan.download) {
       const cpuBefore = probe.cpuMs();
       const localnetCpuBefore = processCpuMs(localnet.status.pid);

@@ -487,11 +487,8 @@ void exit_internet_forget_client(exit_internet *net, const uint8_t ipv4[4])
 {
     ip4_addr_t client;
     IP4_ADDR(&client, ipv4[0], ipv4[1], ipv4[2], ipv4[3]);
-    for (exit_tcp_relay *r = net->relays, *next; r; r = next) {
-        next = r->next;
-        if (r->pcb && ip4_addr_cmp(ip_2_ip4(&r->pcb->remote_ip), &client)) relay_abort(r);
-    }
-    /* and those no relay holds any more, still closing */
+    /* aborting a relay's connection ends the relay too (on_client_error);
+     * those no relay holds any more, still closing, just go */
     for (struct tcp_pcb *pcb = tcp_active_pcbs, *next; pcb; pcb = next) {
         next = pcb->next;
         if (ip4_addr_cmp(ip_2_ip4(&pcb->remote_ip), &client)) tcp_abort(pcb);

@@ -300,13 +300,15 @@ static const point_table *table_for(const uint8_t point[X25519_KEY_LEN])
 void x25519_chain_recurring(uint8_t shared[X25519_KEY_LEN], const uint8_t (*scalars)[X25519_KEY_LEN],
                             size_t count, const uint8_t point[X25519_KEY_LEN])
 {
-    uint8_t e[32];
     const point_table *table = table_for(point);
-    if (!chain_scalar(e, scalars, count))
-        x25519_stepwise(shared, scalars, count, point);
-    else if (table)
+    if (!table) {
+        x25519_chain(shared, scalars, count, point);
+        return;
+    }
+    uint8_t e[32];
+    if (chain_scalar(e, scalars, count))
         table_multiply(shared, table, e);
     else
-        x25519(shared, e, point);
+        x25519_stepwise(shared, scalars, count, point);
     secure_zero(e, sizeof e);
 }
