@@ -27,6 +27,7 @@ struct ipr_client {
     uint8_t connect_version;
     uint32_t connect_timer, fallback_timer, flush_timer, keepalive_timer, reorder_timer;
     ipr_reorder reorder;
+    uint64_t reorder_timer_deadline_ms; /* when reorder_timer fires */
     uint8_t bundle[IPR_BUNDLE_TARGET_LEN + IPR_BUNDLE_PREFIX_LEN + IPR_BUNDLE_MAX_PACKET_LEN];
     size_t bundle_len;
     uint8_t frame[FRAME_CAP];
@@ -194,8 +195,11 @@ static void on_reorder_due(void *ctx);
 
 static void schedule_reorder(ipr_client *ic)
 {
-    cancel_timer(&ic->reorder_timer);
     uint64_t deadline = ipr_reorder_deadline_ms(&ic->reorder), now = platform_monotonic_ms();
+    /* a bundle that joins others waiting mostly leaves the deadline as it was */
+    if (ic->reorder_timer && deadline == ic->reorder_timer_deadline_ms) return;
+    cancel_timer(&ic->reorder_timer);
+    ic->reorder_timer_deadline_ms = deadline;
     if (deadline != UINT64_MAX)
         ic->reorder_timer = platform_timer_start(deadline > now ? deadline - now : 0, on_reorder_due, ic);
 }
