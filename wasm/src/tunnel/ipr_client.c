@@ -42,7 +42,7 @@ void ipr_client_config_default(ipr_client_config *c)
     c->connect_timeout_ms = 60000;
     c->v9_fallback_ms = 15000;
     c->keepalive_ms = 20000;
-    c->reorder_wait_ms = 150;
+    c->reorder_wait_ms = 200;
 }
 
 static uint64_t now_ns(void)
@@ -195,13 +195,14 @@ static void on_reorder_due(void *ctx);
 
 static void schedule_reorder(ipr_client *ic)
 {
-    uint64_t deadline = ipr_reorder_deadline_ms(&ic->reorder), now = platform_monotonic_ms();
+    uint64_t deadline = ipr_reorder_deadline_ms(&ic->reorder);
     /* a bundle that joins others waiting mostly leaves the deadline as it was */
     if (ic->reorder_timer && deadline == ic->reorder_timer_deadline_ms) return;
     cancel_timer(&ic->reorder_timer);
     ic->reorder_timer_deadline_ms = deadline;
-    if (deadline != UINT64_MAX)
-        ic->reorder_timer = platform_timer_start(deadline > now ? deadline - now : 0, on_reorder_due, ic);
+    if (deadline == UINT64_MAX) return;
+    uint64_t now = platform_monotonic_ms();
+    ic->reorder_timer = platform_timer_start(deadline > now ? deadline - now : 0, on_reorder_due, ic);
 }
 
 static void on_reorder_due(void *ctx)
