@@ -63,6 +63,7 @@ struct exit_ipr {
     uint32_t mixnet_timer, sweep_timer;
     uint64_t mixnet_timer_due_ns;
     exit_ipr_stats stats;
+    unsigned connect_answers_to_lose;
     uint8_t frame[FRAME_MAX];                                          /* one answer on its way */
     uint8_t single[IPR_BUNDLE_PREFIX_LEN + IPR_BUNDLE_MAX_PACKET_LEN]; /* a packet bundled alone */
 };
@@ -335,6 +336,11 @@ static void connect_request(exit_ipr *ipr, const uint8_t tag[MIXNET_SENDER_TAG_L
     } else {
         response.connect.failure = IPR_CONNECT_NO_AVAILABLE_IP;
     }
+    if (ipr->connect_answers_to_lose > 0) {
+        ipr->connect_answers_to_lose--;
+        ipr->stats.connect_answers_lost++;
+        return;
+    }
     frame_send(ipr, tag, stream_id, CONTROL_SEQUENCE, &response);
 }
 
@@ -555,6 +561,11 @@ void exit_ipr_deliver(exit_ipr *ipr, const uint8_t *message, size_t len)
 {
     mixnet_client_receive(ipr->client, message, len, now_ns());
     mixnet_schedule(ipr);
+}
+
+void exit_ipr_lose_connect_answers(exit_ipr *ipr, unsigned count)
+{
+    ipr->connect_answers_to_lose = count;
 }
 
 void exit_ipr_stats_get(const exit_ipr *ipr, exit_ipr_stats *out)

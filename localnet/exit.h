@@ -56,6 +56,7 @@ typedef struct {
 typedef struct {
     size_t clients; /* connected now */
     uint64_t connects, disconnects, idle_drops;
+    uint64_t connect_answers_lost; /* by exit_ipr_lose_connect_answers */
     uint64_t requests_refused; /* not LP, no sender tag, undecodable, wrong version */
     uint64_t packets_in;       /* from clients, into the small internet */
     uint64_t packets_refused;  /* from an address the sender was not given, or not IPv4 */
@@ -84,6 +85,11 @@ int exit_ipr_address_text(const exit_ipr *ipr, char *out, size_t out_cap);
 /* What the exit gateway's final hop delivered to the IPR's identity: a
  * 1643-byte message or a 21-byte ack. */
 void exit_ipr_deliver(exit_ipr *ipr, const uint8_t *message, size_t len);
+
+/* A fault for tests: the next count Connect requests are served (the
+ * client gets its addresses) but their answers are dropped, as if lost in
+ * the mixnet. */
+void exit_ipr_lose_connect_answers(exit_ipr *ipr, unsigned count);
 
 void exit_ipr_stats_get(const exit_ipr *ipr, exit_ipr_stats *out);
 

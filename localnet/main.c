@@ -6,6 +6,7 @@
  * lwIP (kernel_internet.h). Commands on stdin (one a line):
  *   stop <node> | start <node>   node: mix1 mix2 mix3 entry exit
  *   faults <drop> <duplicate> <reorder> <extra delay ms>   at the mix layers
+ *   lose-connect-answers <n>     the IPR's next n answers to Connect are dropped
  *   stats                        one JSON line of counters */
 #define _POSIX_C_SOURCE 200809L
 #include "directory.h"
@@ -131,10 +132,11 @@ static void print_stats(void)
         exit_ipr_stats ipr;
         exit_ipr_stats_get(net.ipr, &ipr);
         const mixnet_client_stats *m = &ipr.mixnet;
-        printf(",\"ipr\":{\"clients\":%zu,\"packets_in\":%llu,\"packets_out\":%llu,\"bundles_sent\":%llu,"
+        printf(",\"ipr\":{\"clients\":%zu,\"connects\":%llu,\"connect_answers_lost\":%llu,\"packets_in\":%llu,\"packets_out\":%llu,\"bundles_sent\":%llu,"
                "\"tcp_pauses\":%llu,\"real_packets_sent\":%llu,\"acks_received\":%llu,\"fragments_received\":%llu,"
                "\"surb_requests_sent\":%llu,\"fragments_unacknowledged\":%zu}",
-               ipr.clients, (unsigned long long)ipr.packets_in, (unsigned long long)ipr.packets_out,
+               ipr.clients, (unsigned long long)ipr.connects, (unsigned long long)ipr.connect_answers_lost,
+               (unsigned long long)ipr.packets_in, (unsigned long long)ipr.packets_out,
                (unsigned long long)ipr.bundles_sent, (unsigned long long)ipr.tcp_pauses,
                (unsigned long long)m->real_packets_sent, (unsigned long long)m->acks_received,
                (unsigned long long)m->fragments_received, (unsigned long long)m->surb_requests_sent,
@@ -148,12 +150,15 @@ static void run_command(char *line)
 {
     char verb[16], arg[16];
     double drop, duplicate, reorder;
-    unsigned delay;
+    unsigned delay, count;
     if (sscanf(line, "faults %lf %lf %lf %u", &drop, &duplicate, &reorder, &delay) == 4) {
         net.faults = (mixnet_faults){drop, duplicate, reorder, 50, delay};
         for (int i = 0; i < MIX_COUNT; i++)
             if (net.nodes[i].mix) mixnet_node_set_faults(net.nodes[i].mix, &net.faults);
         printf("{\"ok\":\"faults\"}\n");
+    } else if (sscanf(line, "lose-connect-answers %u", &count) == 1 && net.ipr) {
+        exit_ipr_lose_connect_answers(net.ipr, count);
+        printf("{\"ok\":\"lose-connect-answers\"}\n");
     } else if (strcmp(line, "stats") == 0) {
         print_stats();
         return;

@@ -25,7 +25,7 @@ struct ipr_client {
     uint8_t ipv4[4]; /* ours, from the Connect answer */
     uint16_t keepalive_sequence;
     uint8_t connect_version;
-    uint32_t connect_timer, fallback_timer, flush_timer, keepalive_timer, reorder_timer;
+    uint32_t connect_timer, repeat_timer, fallback_timer, flush_timer, keepalive_timer, reorder_timer;
     ipr_reorder reorder;
     uint64_t reorder_timer_deadline_ms; /* when reorder_timer fires */
     uint8_t bundle[IPR_BUNDLE_TARGET_LEN + IPR_BUNDLE_PREFIX_LEN + IPR_BUNDLE_MAX_PACKET_LEN];
@@ -41,6 +41,7 @@ void ipr_client_config_default(ipr_client_config *c)
     c->data_surbs = 2;
     c->connect_timeout_ms = 60000;
     c->v9_fallback_ms = 15000;
+    c->connect_repeat_ms = 5000;
     c->keepalive_ms = 20000;
     c->reorder_wait_ms = 200;
 }
@@ -102,6 +103,10 @@ static int send_request(ipr_client *ic, const ipr_request *request, uint32_t seq
     return send_frame(ic, LP_STREAM_DATA, sequence, encoded, len, surbs);
 }
 
+static void on_connect_repeat_due(void *ctx);
+
+/* A Connect with a request id of its own: the exit gives fresh addresses
+ * for each, so only the answer to the latest is taken. */
 static int send_connect(ipr_client *ic, uint8_t version)
 {
     ipr_request request = {.version = version, .kind = IPR_REQUEST_CONNECT, .request_id = random_u64()};
@@ -109,12 +114,17 @@ static int send_connect(ipr_client *ic, uint8_t version)
     ic->connect_request_id = request.request_id;
     ic->connect_version = version;
     /* the Connect always travels as the stream's sequence 0, repeats included */
-    return send_request(ic, &request, 0, ic->config.data_surbs);
+    if (send_request(ic, &request, 0, ic->config.data_surbs) != 0) return -1;
+    cancel_timer(&ic->repeat_timer);
+    if (ic->config.connect_repeat_ms)
+        ic->repeat_timer = platform_timer_start(ic->config.connect_repeat_ms, on_connect_repeat_due, ic);
+    return 0;
 }
 
 static void reset_stream(ipr_client *ic)
 {
     cancel_timer(&ic->connect_timer);
+    cancel_timer(&ic->repeat_timer);
     cancel_timer(&ic->fallback_timer);
     cancel_timer(&ic->flush_timer);
     cancel_timer(&ic->keepalive_timer);
@@ -135,6 +145,16 @@ static void on_connect_timeout(void *ctx)
     ipr_client *ic = ctx;
     ic->connect_timer = 0;
     stream_lost(ic, "the exit did not answer the connect request in time");
+}
+
+/* The message layer resends a Connect until the exit's gateway has it, but
+ * nothing resends the exit's answer: lost, only a new Connect brings one. */
+static void on_connect_repeat_due(void *ctx)
+{
+    ipr_client *ic = ctx;
+    ic->repeat_timer = 0;
+    if (ic->state == STREAM_CONNECTING && send_connect(ic, ic->connect_version) != 0)
+        stream_lost(ic, "could not send the connect request");
 }
 
 static void on_fallback_due(void *ctx)
@@ -289,6 +309,7 @@ static void handle_connect_response(ipr_client *ic, const ipr_response *r)
 {
     if (ic->state != STREAM_CONNECTING || r->request_id != ic->connect_request_id) return;
     cancel_timer(&ic->connect_timer);
+    cancel_timer(&ic->repeat_timer);
     cancel_timer(&ic->fallback_timer);
     if (!r->connect.success) {
         stream_lost(ic, r->connect.failure == IPR_CONNECT_NO_AVAILABLE_IP ? "the exit has no free address"

@@ -1,5 +1,6 @@
 /* The native tunnel against localnet: it reaches ready over ws and wss,
- * keeps its registration for the next start, and fails with a reason,
+ * keeps its registration for the next start, repeats a Connect whose
+ * answer was lost, and fails with a reason,
  * within its timeout, when the directory or the gateway is not there. */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
@@ -64,6 +65,17 @@ void test_tunnel_setup(void)
     c.preferred_ipr[0] = '\0';
     bring_up(&c, &o);
     CHECK(o.ready_count == 1);
+
+    /* the exit's answer to the first Connect is lost: a repeat gets one */
+    static char answer[4096];
+    CHECK(localnet_child_command(&ln, "lose-connect-answers 1", answer, sizeof answer) && strstr(answer, "ok"));
+    tunnel_config_for(&c, &ln, "repeating", false);
+    c.ipr.connect_repeat_ms = 1000;
+    uint64_t took = bring_up(&c, &o);
+    CHECK(o.ready_count == 1 && took >= 1000 && took < 6000);
+    CHECK(localnet_child_command(&ln, "stats", answer, sizeof answer) &&
+          strstr(answer, "\"connect_answers_lost\":1,") != NULL);
+    printf("with the first Connect's answer lost: ready after %llu ms\n", (unsigned long long)took);
 
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", storage);
