@@ -132,9 +132,10 @@ static void print_stats(void)
         exit_ipr_stats ipr;
         exit_ipr_stats_get(net.ipr, &ipr);
         const mixnet_client_stats *m = &ipr.mixnet;
-        printf(",\"ipr\":{\"clients\":%zu,\"connects\":%llu,\"connect_answers_lost\":%llu,\"packets_in\":%llu,\"packets_out\":%llu,\"bundles_sent\":%llu,"
-               "\"tcp_pauses\":%llu,\"real_packets_sent\":%llu,\"acks_received\":%llu,\"fragments_received\":%llu,"
-               "\"surb_requests_sent\":%llu,\"fragments_unacknowledged\":%zu}",
+        printf(",\"ipr\":{\"clients\":%zu,\"connects\":%llu,\"connect_answers_lost\":%llu,\"packets_in\":%llu,"
+               "\"packets_out\":%llu,\"bundles_sent\":%llu,\"tcp_pauses\":%llu,\"real_packets_sent\":%llu,"
+               "\"acks_received\":%llu,\"fragments_received\":%llu,\"surb_requests_sent\":%llu,"
+               "\"fragments_unacknowledged\":%zu}",
                ipr.clients, (unsigned long long)ipr.connects, (unsigned long long)ipr.connect_answers_lost,
                (unsigned long long)ipr.packets_in, (unsigned long long)ipr.packets_out,
                (unsigned long long)ipr.bundles_sent, (unsigned long long)ipr.tcp_pauses,

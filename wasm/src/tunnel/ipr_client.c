@@ -25,6 +25,7 @@ struct ipr_client {
     uint8_t ipv4[4]; /* ours, from the Connect answer */
     uint16_t keepalive_sequence;
     uint8_t connect_version;
+    uint32_t repeat_interval_ms; /* until the next repeat of the Connect */
     uint32_t connect_timer, repeat_timer, fallback_timer, flush_timer, keepalive_timer, reorder_timer;
     ipr_reorder reorder;
     uint64_t reorder_timer_deadline_ms; /* when reorder_timer fires */
@@ -116,8 +117,8 @@ static int send_connect(ipr_client *ic, uint8_t version)
     /* the Connect always travels as the stream's sequence 0, repeats included */
     if (send_request(ic, &request, 0, ic->config.data_surbs) != 0) return -1;
     cancel_timer(&ic->repeat_timer);
-    if (ic->config.connect_repeat_ms)
-        ic->repeat_timer = platform_timer_start(ic->config.connect_repeat_ms, on_connect_repeat_due, ic);
+    if (ic->repeat_interval_ms)
+        ic->repeat_timer = platform_timer_start(ic->repeat_interval_ms, on_connect_repeat_due, ic);
     return 0;
 }
 
@@ -148,11 +149,14 @@ static void on_connect_timeout(void *ctx)
 }
 
 /* The message layer resends a Connect until the exit's gateway has it, but
- * nothing resends the exit's answer: lost, only a new Connect brings one. */
+ * nothing resends the exit's answer: lost, only a new Connect brings one.
+ * Each repeat waits twice as long, so that on a network slower than the
+ * first interval an answer still gets back before the next repeat. */
 static void on_connect_repeat_due(void *ctx)
 {
     ipr_client *ic = ctx;
     ic->repeat_timer = 0;
+    ic->repeat_interval_ms = ic->repeat_interval_ms > UINT32_MAX / 2 ? UINT32_MAX : ic->repeat_interval_ms * 2;
     if (ic->state == STREAM_CONNECTING && send_connect(ic, ic->connect_version) != 0)
         stream_lost(ic, "could not send the connect request");
 }
@@ -250,6 +254,7 @@ int ipr_client_connect(ipr_client *ic)
     reset_stream(ic);
     ic->stream_id = random_u64();
     ic->next_sequence = 1;
+    ic->repeat_interval_ms = ic->config.connect_repeat_ms;
     ic->state = STREAM_CONNECTING;
     if (send_frame(ic, LP_STREAM_OPEN, 0, NULL, 0, ic->config.open_surbs) != 0 ||
         send_connect(ic, ic->config.connect_version) != 0) {

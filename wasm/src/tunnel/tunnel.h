@@ -144,7 +144,7 @@ typedef struct {
     uint32_t data_surbs;         /* with the Connect and each Data request: 2 */
     uint32_t connect_timeout_ms; /* from the first Connect to giving up */
     uint32_t v9_fallback_ms;     /* an unanswered v10 Connect is repeated as v9 after this: 15 s */
-    uint32_t connect_repeat_ms;  /* an unanswered Connect is repeated after this (its answer may be lost): 5 s; 0: never */
+    uint32_t connect_repeat_ms;  /* an unanswered Connect is sent again after this, then twice that: 5 s; 0: never */
     uint32_t keepalive_ms;       /* an IP packet after this long without sending, so the exit's 60 s idle drop never hits */
     /* how long a missing data bundle is waited for (ipr_reorder): 200 ms.
      * Each bundle's delay is the sum of three hop delays with a mean of
