@@ -230,7 +230,7 @@ async function runSession(plan: SessionPlan, localnet: Localnet, server: StaticS
         const bound = DOWNLOAD_BYTES / MB / (DOWNLOAD_TIMEOUT_MS / 1000);
         throw new Error(`10 MB download not done within ${DOWNLOAD_TIMEOUT_MS / 1000} s (under ${bound.toFixed(3)} MB/s)`);
       }
-      const { bytes, ms } = ok(d, '10 MB download');
+      const { bytes, ms, gapsSkipped, late } = ok(d, '10 MB download');
       if (bytes !== DOWNLOAD_BYTES) throw new Error(`10 MB download: ${bytes} bytes, not ${DOWNLOAD_BYTES}`);
       const cpuAfter = probe.cpuMs();
       const localnetCpuAfter = processCpuMs(localnet.status.pid);
@@ -250,6 +250,7 @@ async function runSession(plan: SessionPlan, localnet: Localnet, server: StaticS
       const peak = probe.peakBytes();
       got.set(peakMb[traffic], peak === undefined ? `no memory sample: ${probe.memoryError()}` : peak / MB);
       summary += `, 10 MB at ${(bytes / MB / (ms / 1000)).toFixed(3)} MB/s`;
+      if (gapsSkipped !== undefined) summary += ` (gaps skipped: ${gapsSkipped}, of them late: ${late ?? 0})`;
     }
     if (blocked.length) log(`${side}: requests stopped for not being for loopback: ${blocked.join(', ')}`);
     log(`${side} (${traffic}): ${summary}`);

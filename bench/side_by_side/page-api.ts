@@ -10,12 +10,17 @@ export interface MixClient {
   setup(opts: Record<string, unknown>): Promise<unknown>;
   state(): Promise<{ state: string }>;
   fetch(url: string, init?: { headers: Record<string, string> }): Promise<Response>;
+  /** Ours only: the tunnel's counters (getTunnelStats). */
+  stats?(): Promise<{ ipGapsSkipped?: number; ipBundlesLate?: number }>;
 }
 
 export interface Download {
   bytes: number;
   /** from the call to the body's last byte */
   ms: number;
+  /** the tunnel's reorder counters afterwards, where the side reports them */
+  gapsSkipped?: number | undefined;
+  late?: number | undefined;
 }
 
 export interface SideBySidePageApi {
@@ -80,7 +85,9 @@ export function installSideBySide(client: MixClient): void {
         const res = await client.fetch(url);
         if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
         const bytes = await readBody(res, () => {});
-        return { bytes, ms: Math.round(performance.now() - start) };
+        const ms = Math.round(performance.now() - start);
+        const stats = await client.stats?.();
+        return { bytes, ms, gapsSkipped: stats?.ipGapsSkipped, late: stats?.ipBundlesLate };
       }),
   };
   document.body.dataset['ready'] = '1';

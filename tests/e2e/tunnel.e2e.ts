@@ -59,6 +59,8 @@ describe('mix-tunnel in Chromium against localnet', () => {
     expect(stats.realPacketsSent).toBeGreaterThan(0);
     expect(stats.ipr).toBe(harness!.localnet.status.ipr_address);
     expect(stats.rttMs).toBeGreaterThan(0);
+    expect(stats.ipGapsSkipped).toBeGreaterThanOrEqual(0);
+    expect(stats.ipBundlesLate).toBeGreaterThanOrEqual(0);
     expect(await harness!.page.evaluate(() => window.tunnel.events)).toContain('ready');
   });
 

@@ -96,6 +96,10 @@ export interface TunnelStats {
   retransmissions?: number;
   fragmentsReceived?: number;
   messagesDelivered?: number;
+  /** Bundles of the exit's data given up on after waiting for them (taken as lost). */
+  ipGapsSkipped?: number;
+  /** Of those, the ones that came after all: each was a wait too short for the mixnet's delays. */
+  ipBundlesLate?: number;
 }
 
 /** A response as it crosses from the worker, as published. */

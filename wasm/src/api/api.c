@@ -326,6 +326,7 @@ API_EXPORT const char *mix_tunnel_stats_json(void)
     static const char *const COUNTER_NAMES[] = {
         "ipPacketsOut",    "ipBytesOut",       "ipPacketsIn",     "ipBytesIn",           "gatewayReconnects",
         "realPacketsSent", "coverPacketsSent", "retransmissions", "fragmentsReceived", "messagesDelivered",
+        "ipGapsSkipped",   "ipBundlesLate",
     };
     const uint64_t counters[] = {
         s.ip_packets_out,           s.ip_bytes_out,
@@ -333,6 +334,7 @@ API_EXPORT const char *mix_tunnel_stats_json(void)
         s.gateway_reconnects,       s.mixnet.real_packets_sent,
         s.mixnet.cover_packets_sent, s.mixnet.retransmissions,
         s.mixnet.fragments_received, s.mixnet.messages_delivered,
+        s.ip_gaps_skipped,          s.ip_bundles_late,
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         json_key(&w, COUNTER_NAMES[i]);
