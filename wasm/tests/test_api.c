@@ -45,6 +45,7 @@ void test_api_options(void)
     CHECK(mix_tunnel_setup(ok) == 0);
     CHECK(strstr(mix_tunnel_state_json(), "\"connecting\""));
     CHECK(strstr(mix_tunnel_stats_json(), "\"ipPacketsOut\":0"));
+    CHECK(strstr(mix_tunnel_stats_json(), "\"ipGapsSkipped\":0,\"ipBundlesLate\":0}"));
     CHECK(mix_tunnel_setup(ok) == -1 && strstr(mix_last_error(), "already"));
     mix_tunnel_disconnect();
     CHECK(strstr(mix_tunnel_state_json(), "\"shutdown\""));
