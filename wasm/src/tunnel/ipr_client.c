@@ -1,6 +1,7 @@
 /* The IPR client: an LP stream to the exit's IP Packet Router carried in
- * repliable messages, the Connect (v10 with a fall-back to v9), bundles of
- * IP packets both ways, keepalive pings (ipr.md §7, §10). */
+ * repliable messages, the Connect (v10 with a fall-back to v9, repeated
+ * while unanswered), bundles of IP packets both ways in order, and a
+ * keepalive IP packet (ipr.md §7, §10). */
 #include "crypto/crypto.h"
 #include "ipr/ipr.h"
 #include "platform/platform.h"
