@@ -1,5 +1,6 @@
 // `make bench BENCH=side_by_side`: our packages and the published ones, in
-// headless Chromium, against one localnet this bench starts, in the same
+// headless Chromium (driven over its DevTools pipe: side_by_side/cdp-browser.ts),
+// against one localnet this bench starts, in the same
 // run. Both sides get the same options (forceTls false, localnet's entry
 // gateway and IPR pinned, a fresh clientId and browser profile per session)
 // and the same directory: their requests to the published nym-api URL are
@@ -25,15 +26,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { buildDist } from '../packages/mix-tunnel/build';
-import { launchChromium } from '../tests/e2e/support/browser';
 import { REPO_ROOT, bundle } from '../tests/e2e/support/bundle';
 import { serveDirectory, type StaticServer } from '../tests/e2e/support/static-server';
 import { PUBLISHED_TUNNEL_ENTRY, bundlePublished } from '../tests/interop/support/bundle';
-import { confineToLocalnet } from '../tests/interop/support/directory';
 import { startLocalnet, type Localnet } from '../tests/interop/support/localnet';
 import type { Outcome } from '../tests/interop/support/outcome';
+import type { Download, SideBySidePageApi } from './side_by_side/page-api';
 import { downloadLimitCoverOff, DOWNLOAD_LIMIT_COVER_ON, FIRST_BYTE_LIMIT, type Limit } from './side_by_side/limit';
-import { attachWorkerProbe, processCpuMs } from './side_by_side/worker-probe';
+import { launchBenchBrowser, type BenchBrowser } from './side_by_side/cdp-browser';
+import { createWorkerProbe, processCpuMs } from './side_by_side/worker-probe';
 
 const HERE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'side_by_side');
 const LOCALNET_BIN = path.resolve(process.env['LOCALNET'] || path.join(REPO_ROOT, 'build/native/bin/localnet'));
@@ -165,6 +166,15 @@ interface SessionPlan {
   download: boolean;
 }
 
+/** The page bounds each call itself; the DevTools call waits a little longer, to hear the outcome. */
+const IN_PAGE_MARGIN_MS = 10_000;
+
+/** Calls the page's side-by-side API (page-api.ts) with the URL, if any, and the call's bound. */
+function inPage<T>(browser: BenchBrowser, call: keyof SideBySidePageApi, timeoutMs: number, url?: string): Promise<T> {
+  const args = [...(url === undefined ? [] : [url]), timeoutMs].map((a) => JSON.stringify(a)).join(', ');
+  return browser.evaluate<T>(`window.sideBySide.${call}(${args})`, timeoutMs + IN_PAGE_MARGIN_MS);
+}
+
 /** One browser, one tunnel: records its figures, or why they are missing. */
 async function runSession(plan: SessionPlan, localnet: Localnet, server: StaticServer): Promise<void> {
   const { side, traffic } = plan;
@@ -179,19 +189,25 @@ async function runSession(plan: SessionPlan, localnet: Localnet, server: StaticS
     disablePoissonTraffic: traffic === 'cover_off',
     disableCoverTraffic: traffic === 'cover_off',
   };
-  const browser = await launchChromium();
-  const { context, page } = browser;
   /** this session's figures: a value, or why there is none */
   const got = new Map<Figure, number | string>();
   const smallGets: number[] = [];
   let stoppedBy = 'not reached';
   let firstDirectoryAt: number | undefined;
   const blocked: string[] = [];
-  await confineToLocalnet(context, status.directory_url, {
-    onDirectoryRequest: () => (firstDirectoryAt ??= Date.now()),
-    onBlocked: (what) => blocked.push(what),
-  });
-  const probe = await attachWorkerProbe(context, page);
+  const probe = createWorkerProbe();
+  let browser: BenchBrowser;
+  try {
+    browser = await launchBenchBrowser({
+      directoryUrl: status.directory_url,
+      onDirectoryRequest: () => (firstDirectoryAt ??= Date.now()),
+      onBlocked: (what) => blocked.push(what),
+      onWorker: (worker) => probe.follow(worker),
+    });
+  } catch (e) {
+    probe.close();
+    throw e;
+  }
   let overdue = false;
   const watchdog = setTimeout(() => {
     overdue = true;
@@ -202,30 +218,22 @@ async function runSession(plan: SessionPlan, localnet: Localnet, server: StaticS
     return o.value;
   };
   try {
-    await page.goto(`${server.url}${side}.html#${encodeURIComponent(JSON.stringify(opts))}`, {
-      timeout: PAGE_LOAD_TIMEOUT_MS,
-    });
-    const timeOrigin = await page.evaluate(() => performance.timeOrigin);
-    const setup = await page.evaluate((ms) => window.sideBySide.ready(ms), READY_TIMEOUT_MS);
+    await browser.navigate(`${server.url}${side}.html#${encodeURIComponent(JSON.stringify(opts))}`, PAGE_LOAD_TIMEOUT_MS);
+    const timeOrigin = await browser.evaluate<number>('performance.timeOrigin', PAGE_LOAD_TIMEOUT_MS);
+    const setup = await inPage<Outcome<number>>(browser, 'ready', READY_TIMEOUT_MS);
     got.set(firstDirectoryMs, firstDirectoryAt === undefined ? 'no directory request seen' : firstDirectoryAt - timeOrigin);
     const ready = ok(setup, 'setup');
     got.set(readyMs, ready);
     while (plan.quickFigures && smallGets.length < SMALL_GETS_PER_SESSION) {
       if (smallGets.length) await new Promise((r) => setTimeout(r, SMALL_GET_PAUSE_MS));
-      const small = await page.evaluate(([u, ms]) => window.sideBySide.firstByte(u, ms), [
-        `http://${nginx.ip}${SMALL_PATH}`,
-        SMALL_GET_TIMEOUT_MS,
-      ] as const);
+      const small = await inPage<Outcome<number>>(browser, 'firstByte', SMALL_GET_TIMEOUT_MS, `http://${nginx.ip}${SMALL_PATH}`);
       smallGets.push(ok(small, `small GET ${smallGets.length + 1}`));
     }
     let summary = `ready ${ready} ms` + (smallGets.length ? `, small GETs ${smallGets.join(', ')} ms` : '');
     if (plan.download) {
       const cpuBefore = probe.cpuMs();
       const localnetCpuBefore = processCpuMs(localnet.status.pid);
-      const d = await page.evaluate(([u, ms]) => window.sideBySide.download(u, ms), [
-        `http://${nginx.ip}${DOWNLOAD_PATH}`,
-        DOWNLOAD_TIMEOUT_MS,
-      ] as const);
+      const d = await inPage<Outcome<Download>>(browser, 'download', DOWNLOAD_TIMEOUT_MS, `http://${nginx.ip}${DOWNLOAD_PATH}`);
       if (!d.ok && d.ms >= DOWNLOAD_TIMEOUT_MS) {
         const bound = DOWNLOAD_BYTES / MB / (DOWNLOAD_TIMEOUT_MS / 1000);
         throw new Error(`10 MB download not done within ${DOWNLOAD_TIMEOUT_MS / 1000} s (under ${bound.toFixed(3)} MB/s)`);
@@ -263,8 +271,8 @@ async function runSession(plan: SessionPlan, localnet: Localnet, server: StaticS
     log(`${side} (${traffic}): ${stoppedBy}`);
   } finally {
     clearTimeout(watchdog);
-    await probe.close();
-    await browser.close().catch(() => {});
+    probe.close();
+    await browser.close();
   }
   const planned = [
     ...(plan.quickFigures ? [firstDirectoryMs, readyMs] : []),

@@ -7,37 +7,36 @@
 // browsers may be running on the machine. V8's background threads (compile,
 // GC helpers) are not counted.
 //
-// Memory: CDP on each worker target. Runtime.getHeapUsage gives V8's heap,
-// the embedder's, and ArrayBuffer backing stores, but not wasm memories
-// (checked in this Chromium). Those are collected by wrapping
+// Memory: DevTools on each worker target. Runtime.getHeapUsage gives V8's
+// heap, the embedder's, and ArrayBuffer backing stores, but not wasm
+// memories (checked in this Chromium). Those are collected by wrapping
 // WebAssembly.instantiate, instantiateStreaming and Instance in the worker
 // before its script runs (both sides' modules export their memory; looking
 // them up later with Runtime.queryObjects crashes the renderer here), and
-// their sizes are read at every sample. Playwright gives no CDP session for
-// a worker, so the page's session auto-attaches to workers without
-// flattening, holding each at its start, and talks to them through
-// Target.sendMessageToTarget.
+// their sizes are read at every sample. The bench's browser (cdp-browser.ts)
+// hands each worker over while it is held at its start.
 import { readdirSync, readFileSync } from 'node:fs';
-import type { BrowserContext, CDPSession, Page } from 'playwright-core';
+import type { CdpSession } from './cdp-browser';
 
 /** How often memory is sampled. */
 const SAMPLE_INTERVAL_MS = 250;
-const CDP_TIMEOUT_MS = 10_000;
 /** What /proc/<pid>/task/<tid>/comm says for a dedicated worker's thread (15 bytes at most). */
 const WORKER_THREAD_NAME = 'DedicatedWorker';
 
 export interface WorkerProbe {
+  /** Follows a worker: call while it is held at its start. */
+  follow(worker: CdpSession): Promise<void>;
   /** CPU ms run so far by the page's worker threads; undefined when there is none. */
   cpuMs(): number | undefined;
   /** The most memory seen in the workers at one sample, in bytes; undefined before any sample. */
   peakBytes(): number | undefined;
   /** Why memory samples failed, if they did. */
   memoryError(): string | undefined;
-  close(): Promise<void>;
+  close(): void;
 }
 
-interface WorkerSession {
-  send(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
+interface FollowedWorker {
+  session: CdpSession;
   /** Runtime object id of the array COLLECT_WASM_MEMORIES fills. */
   wasmMemories?: string | undefined;
 }
@@ -129,79 +128,21 @@ function workerThreadsCpuMs(): number | undefined {
   return threads ? ms : undefined;
 }
 
-function withTimeout<T>(what: string, p: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer after ${CDP_TIMEOUT_MS} ms`)), CDP_TIMEOUT_MS);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** Call before navigating, so that the page's workers are attached as they start. */
-export async function attachWorkerProbe(context: BrowserContext, page: Page): Promise<WorkerProbe> {
-  const cdp: CDPSession = await context.newCDPSession(page);
+export function createWorkerProbe(): WorkerProbe {
   let peak: number | undefined;
   let error: string | undefined;
   let sampling = false;
-  const workers = new Map<string, WorkerSession>();
-  const pending = new Map<number, { resolve(v: Record<string, unknown>): void; reject(e: Error): void }>();
-  let nextId = 1;
+  const workers: FollowedWorker[] = [];
 
-  cdp.on('Target.attachedToTarget', (e) => {
-    if (e.targetInfo.type !== 'worker') return;
-    const worker: WorkerSession = {
-      send: (method, params = {}) =>
-        withTimeout(
-          method,
-          new Promise((resolve, reject) => {
-            const id = nextId++;
-            pending.set(id, { resolve, reject });
-            cdp
-              .send('Target.sendMessageToTarget', { sessionId: e.sessionId, message: JSON.stringify({ id, method, params }) })
-              .catch((err: Error) => {
-                pending.delete(id);
-                reject(err);
-              });
-          }),
-        ),
-    };
-    workers.set(e.sessionId, worker);
-    void (async () => {
-      try {
-        const collected = (await worker.send('Runtime.evaluate', { expression: COLLECT_WASM_MEMORIES })) as {
-          result: { objectId?: string };
-        };
-        worker.wasmMemories = collected.result.objectId;
-      } catch (err) {
-        error ??= `wasm memories not followed: ${String(err)}`;
-      }
-      if (e.waitingForDebugger) await worker.send('Runtime.runIfWaitingForDebugger').catch(() => {});
-    })();
-  });
-  cdp.on('Target.detachedFromTarget', (e) => {
-    if (e.sessionId) workers.delete(e.sessionId);
-  });
-  cdp.on('Target.receivedMessageFromTarget', (e) => {
-    const m = JSON.parse(e.message) as { id?: number; result?: Record<string, unknown>; error?: { message: string } };
-    const waiter = m.id === undefined ? undefined : pending.get(m.id);
-    if (!waiter) return;
-    pending.delete(m.id!);
-    if (m.error) waiter.reject(new Error(m.error.message));
-    else waiter.resolve(m.result ?? {});
-  });
-  await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: false });
-
-  async function workerBytes(w: WorkerSession): Promise<number> {
-    const heap = (await w.send('Runtime.getHeapUsage')) as {
+  async function workerBytes(w: FollowedWorker): Promise<number> {
+    const heap = (await w.session.send('Runtime.getHeapUsage')) as {
       usedSize: number;
       embedderHeapUsedSize?: number;
       backingStorageSize?: number;
     };
     let wasm = 0;
     if (w.wasmMemories) {
-      const r = (await w.send('Runtime.callFunctionOn', {
+      const r = (await w.session.send('Runtime.callFunctionOn', {
         objectId: w.wasmMemories,
         functionDeclaration: 'function () { return this.reduce((n, m) => n + m.buffer.byteLength, 0); }',
         returnByValue: true,
@@ -212,10 +153,11 @@ export async function attachWorkerProbe(context: BrowserContext, page: Page): Pr
   }
 
   async function sample(): Promise<void> {
-    if (sampling || workers.size === 0) return;
+    const live = workers.filter((w) => !w.session.detached);
+    if (sampling || live.length === 0) return;
     sampling = true;
     try {
-      const bytes = (await Promise.all([...workers.values()].map(workerBytes))).reduce((a, b) => a + b, 0);
+      const bytes = (await Promise.all(live.map(workerBytes))).reduce((a, b) => a + b, 0);
       peak = Math.max(peak ?? 0, bytes);
     } catch (e) {
       error ??= String(e);
@@ -226,14 +168,23 @@ export async function attachWorkerProbe(context: BrowserContext, page: Page): Pr
   const timer = setInterval(() => void sample(), SAMPLE_INTERVAL_MS);
 
   return {
+    async follow(session) {
+      const worker: FollowedWorker = { session };
+      workers.push(worker);
+      try {
+        const collected = (await session.send('Runtime.evaluate', { expression: COLLECT_WASM_MEMORIES })) as {
+          result: { objectId?: string };
+        };
+        worker.wasmMemories = collected.result.objectId;
+      } catch (err) {
+        error ??= `wasm memories not followed: ${String(err)}`;
+      }
+    },
     cpuMs: workerThreadsCpuMs,
     peakBytes: () => peak,
-    memoryError: () => error ?? (workers.size === 0 && peak === undefined ? 'no worker target was attached' : undefined),
-    async close() {
+    memoryError: () => error ?? (workers.length === 0 && peak === undefined ? 'no worker target was attached' : undefined),
+    close() {
       clearInterval(timer);
-      for (const w of pending.values()) w.reject(new Error('probe closed'));
-      pending.clear();
-      await cdp.detach().catch(() => {});
     },
   };
 }

@@ -25,16 +25,29 @@ export interface ConfineHooks {
   onBlocked(what: string): void;
 }
 
-/** Answers a nym-api request from localnet's directory. */
-async function answerFromLocalnet(route: Route, request: Request, directoryUrl: string): Promise<DirectoryAnswer> {
-  const headers = request.headers();
+/** What localnet's directory said to a nym-api request, ready to hand back to the browser. */
+export interface FetchedAnswer extends DirectoryAnswer {
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** Asks localnet's directory what nym-api would answer to a request the browser made
+ * (method and the headers that matter to the answer and to CORS); a 502 if it cannot. */
+export async function fetchDirectoryAnswer(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  directoryUrl: string,
+): Promise<FetchedAnswer> {
+  const lower: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) lower[name.toLowerCase()] = value;
   try {
     const forwarded: Record<string, string> = {};
     for (const name of ['accept', 'content-type', 'origin', 'access-control-request-method', 'access-control-request-headers']) {
-      if (headers[name]) forwarded[name] = headers[name];
+      if (lower[name]) forwarded[name] = lower[name];
     }
-    const res = await fetch(directoryUrl + request.url().slice(NYM_API.length), {
-      method: request.method(),
+    const res = await fetch(directoryUrl + url.slice(NYM_API.length), {
+      method,
       headers: forwarded,
       signal: AbortSignal.timeout(10_000),
     });
@@ -43,12 +56,17 @@ async function answerFromLocalnet(route: Route, request: Request, directoryUrl: 
     res.headers.forEach((value, name) => {
       if (name !== 'content-length' && name !== 'connection' && name !== 'keep-alive') answer[name] = value;
     });
-    await route.fulfill({ status: res.status, headers: answer, body });
-    return { status: res.status, answerType: res.headers.get('content-type') ?? '' };
+    return { status: res.status, answerType: res.headers.get('content-type') ?? '', headers: answer, body };
   } catch (e) {
-    await route.fulfill({ status: 502, contentType: 'text/plain', body: `localnet directory: ${String(e)}` });
-    return { status: 502, answerType: '', error: String(e) };
+    const body = Buffer.from(`localnet directory: ${String(e)}`);
+    return { status: 502, answerType: '', error: String(e), headers: { 'content-type': 'text/plain' }, body };
   }
+}
+
+async function answerFromLocalnet(route: Route, request: Request, directoryUrl: string): Promise<DirectoryAnswer> {
+  const { headers, body, ...answer } = await fetchDirectoryAnswer(request.url(), request.method(), request.headers(), directoryUrl);
+  await route.fulfill({ status: answer.status, headers, body });
+  return answer;
 }
 
 export async function confineToLocalnet(context: BrowserContext, directoryUrl: string, hooks: ConfineHooks): Promise<void> {
