@@ -1,6 +1,6 @@
 /* The exit's data bundles put back in order (tunnel.h, ipr_reorder):
  * held behind a gap, given up on after the wait, late ones passed on and
- * the wait made longer, sequence 0 skipped on wrap. */
+ * the wait made longer, copies dropped, sequence 0 skipped on wrap. */
 #include "check.h"
 #include "tunnel/tunnel.h"
 
@@ -67,10 +67,18 @@ void test_ipr_reorder(void)
     CHECK(push(&r, 10, 400 + IPR_REORDER_CALM_MS) == 0);
     CHECK(r.wait_ms == 150 && got(&s, (const uint32_t[]){7, 9, 6, 10, 11}, 5));
 
+    /* copies of bundles handed on already (late or in order) are dropped, and leave the wait alone */
+    s.count = 0;
+    CHECK(push(&r, 6, 10500) == 0 && push(&r, 10, 10500) == 0 && push(&r, 2, 10500) == 0);
+    CHECK(s.count == 0 && r.late == 1 && r.wait_ms == 150);
+
     /* far ahead: what is held goes first, then the rest follows on from there */
     s.count = 0;
     CHECK(push(&r, 14, 0) == 0 && push(&r, 13, 0) == 0 && push(&r, 1000, 0) == 0);
     CHECK(got(&s, (const uint32_t[]){13, 14, 1000}, 3) && r.next == 1001 && r.held == 0);
+    /* the places a jump leaves behind were given up on: a bundle for one is late, its copy is not */
+    CHECK(push(&r, 990, 0) == 0 && got(&s, (const uint32_t[]){13, 14, 1000, 990}, 4) && r.late == 2);
+    CHECK(push(&r, 990, 0) == 0 && s.count == 4 && r.late == 2);
 
     /* a new stream starts again at 1, and drops what was held */
     CHECK(push(&r, 1003, 0) == 0 && r.held == 1);

@@ -23,6 +23,18 @@ static void slot_release(ipr_reorder *r, ipr_reorder_slot *slot)
     r->held--;
 }
 
+/* Records how the place of a sequence number was passed: its bundle handed on, or given up on. */
+static void record_passed(ipr_reorder *r, uint32_t sequence, bool given_up)
+{
+    uint64_t *word = &r->given_up[sequence % IPR_REORDER_SLOTS / 64], bit = (uint64_t)1 << (sequence % 64);
+    *word = given_up ? *word | bit : *word & ~bit;
+}
+
+static bool was_given_up(const ipr_reorder *r, uint32_t sequence)
+{
+    return r->given_up[sequence % IPR_REORDER_SLOTS / 64] >> (sequence % 64) & 1;
+}
+
 /* Takes a bundle out of the table, then hands it on (which may push again). */
 static void hand_on(ipr_reorder *r, ipr_reorder_slot *slot)
 {
@@ -39,6 +51,7 @@ static void drain(ipr_reorder *r)
 {
     ipr_reorder_slot *slot;
     while (r->held > 0 && (slot = slot_of(r, r->next)) != NULL) {
+        record_passed(r, r->next, false);
         r->next = sequence_after(r->next);
         hand_on(r, slot);
     }
@@ -50,12 +63,15 @@ static void skip_to(ipr_reorder *r, uint32_t target)
     /* nothing is held beyond the table's reach */
     for (uint32_t steps = 0; r->next != target && steps < IPR_REORDER_SLOTS; steps++) {
         ipr_reorder_slot *slot = slot_of(r, r->next);
+        record_passed(r, r->next, slot == NULL);
         r->next = sequence_after(r->next);
         if (slot)
             hand_on(r, slot);
         else
             r->gaps_skipped++;
     }
+    /* a jump past the table's reach: every place it leaves behind was given up on */
+    if (r->next != target) memset(r->given_up, 0xff, sizeof r->given_up);
     r->next = target;
 }
 
@@ -72,6 +88,7 @@ void ipr_reorder_reset(ipr_reorder *r)
 {
     for (size_t i = 0; i < IPR_REORDER_SLOTS && r->held > 0; i++)
         if (r->slots[i].used) slot_release(r, &r->slots[i]);
+    memset(r->given_up, 0, sizeof r->given_up);
     r->next = 1;
 }
 
@@ -83,6 +100,10 @@ int ipr_reorder_push(ipr_reorder *r, uint32_t sequence, const uint8_t *bundle, s
         return 0;
     }
     if (ahead < 0) {
+        if (ahead >= -IPR_REORDER_SLOTS) {
+            if (!was_given_up(r, sequence)) return 0; /* a copy of one handed on already */
+            record_passed(r, sequence, false);
+        }
         /* its gap was given up on too early */
         r->late++;
         if (r->wait_ms < IPR_REORDER_WAIT_MAX_MS)
@@ -101,6 +122,7 @@ int ipr_reorder_push(ipr_reorder *r, uint32_t sequence, const uint8_t *bundle, s
         ahead = 0;
     }
     if (ahead == 0) {
+        record_passed(r, sequence, false);
         r->next = sequence_after(sequence);
         r->deliver(r->ctx, bundle, len);
         drain(r);

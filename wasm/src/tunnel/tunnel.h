@@ -70,10 +70,13 @@ int directory_build_version(const char *json, size_t len, const uint8_t identity
  * transfer never leaves slow speeds. So bundles are handed on in order, as
  * the native SDK's stream does; one missing for the wait is taken as lost,
  * and what waited behind it goes on. One arriving after its place was
- * passed goes on at once (TCP may still use it), and doubles the wait (up
- * to IPR_REORDER_WAIT_MAX_MS): a busy machine or mix delays some packets
- * longer than the mixes' own delays would. The wait halves back towards
- * the configured one after IPR_REORDER_CALM_MS without a late bundle. */
+ * given up on goes on at once (TCP may still use it), and doubles the wait
+ * (up to IPR_REORDER_WAIT_MAX_MS): a busy machine or mix delays some
+ * packets longer than the mixes' own delays would. The wait halves back
+ * towards the configured one after IPR_REORDER_CALM_MS without a late
+ * bundle. A copy of one already handed on is dropped, and leaves the wait
+ * alone: the last IPR_REORDER_SLOTS places passed are remembered as
+ * handed on or given up on. */
 
 #define IPR_REORDER_SLOTS 256 /* bundles held at most, as the native SDK's stream */
 #define IPR_REORDER_WAIT_MAX_MS 1000
@@ -100,6 +103,8 @@ typedef struct {
     ipr_reorder_deliver_fn deliver;
     void *ctx;
     ipr_reorder_slot slots[IPR_REORDER_SLOTS];
+    /* bit sequence % IPR_REORDER_SLOTS, for the places passed last: set when given up on */
+    uint64_t given_up[IPR_REORDER_SLOTS / 64];
 } ipr_reorder;
 
 /* Expects sequence 1 first. */
