@@ -33,6 +33,21 @@ interface Message {
   sessionId?: string;
 }
 
+/** What Playwright adds to CHROMIUM_ARGS that changes how Chromium schedules its work, so
+ * that the bench's browser runs as the e2e tests' does: no field trials, no throttled timers or
+ * backgrounded renderers, no IPC flooding protection, shared memory in /tmp. */
+const PLAYWRIGHT_SCHEDULING_ARGS = [
+  '--disable-field-trial-config',
+  '--disable-background-timer-throttling',
+  '--disable-backgrounding-occluded-windows',
+  '--disable-renderer-backgrounding',
+  '--disable-ipc-flooding-protection',
+  '--disable-dev-shm-usage',
+  '--disable-hang-monitor',
+  '--disable-extensions',
+  '--disable-features=OptimizationHints,PaintHolding,MediaRouter',
+];
+
 /** How long a DevTools command may take unless its caller says otherwise. */
 const COMMAND_TIMEOUT_MS = 10_000;
 /** How long Chromium has to close before it is killed. */
@@ -135,6 +150,7 @@ export async function launchBenchBrowser(hooks: BenchBrowserHooks): Promise<Benc
     process.env['CHROMIUM'] || '/usr/bin/chromium',
     [
       ...CHROMIUM_ARGS,
+      ...PLAYWRIGHT_SCHEDULING_ARGS,
       `--user-data-dir=${profile}`,
       '--remote-debugging-pipe',
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
