@@ -158,7 +158,8 @@ export async function launchBenchBrowser(hooks: BenchBrowserHooks): Promise<Benc
     ],
     { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] },
   );
-  const exited = new Promise<void>((resolve) => chromium.once('exit', () => resolve()));
+  // 'error' instead of 'exit' when it could not be started
+  const exited = new Promise<void>((resolve) => chromium.once('exit', () => resolve()).once('error', () => resolve()));
   const connection = new PipeConnection(chromium.stdio[3] as Writable, chromium.stdio[4] as Readable);
   const detachedSessions = new Set<string>();
   const session = (id: string): CdpSession => ({
