@@ -1,9 +1,9 @@
 // `make bench BENCH=side_by_side`: our packages and the published ones, in
-// headless Chromium (driven over its DevTools pipe: side_by_side/cdp-browser.ts),
-// against one localnet this bench starts, in the same
-// run. Both sides get the same options (forceTls false, localnet's entry
-// gateway and IPR pinned, a fresh clientId and browser profile per session)
-// and the same directory: their requests to the published nym-api URL are
+// headless Chromium (driven over its DevTools pipe, side_by_side/cdp-browser.ts),
+// against one localnet this bench starts, in the same run. Both sides get
+// the same options (forceTls false, localnet's entry gateway and IPR
+// pinned, a fresh clientId and browser profile per session) and the same
+// directory: their requests to the published nym-api URL are
 // answered from localnet's, as in the interop test (ours is left at that
 // default URL too, so both pay the same interception).
 //
