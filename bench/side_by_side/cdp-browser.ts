@@ -3,8 +3,8 @@
 // Playwright enables the Network domain on every worker it attaches to, and
 // Chromium then reports each WebSocket frame to it: base64 over the pipe,
 // parsed in node. During a download with cover traffic off, that cost about
-// 300 ms of CPU a second on this 2-core machine (node, Chromium's browser
-// thread and DevTools pipe, and the worker itself), CPU that localnet and the
+// 300 ms of CPU a second on this 2-core machine (node, Chromium's main
+// threads and DevTools pipe, and the worker itself), CPU that localnet and the
 // clients are short of, and that no user's browser spends. So the bench talks
 // to Chromium itself, with the Fetch and Runtime domains only: it loads the
 // page, evaluates calls in it, answers the published client's directory
