@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { CHROMIUM_ARGS } from '../../tests/e2e/support/browser';
-import { LOOPBACK, NYM_API, fetchDirectoryAnswer } from '../../tests/interop/support/directory';
+import { NYM_API, fetchDirectoryAnswer, staysLocal } from '../../tests/interop/support/directory';
 
 type Params = Record<string, unknown>;
 
@@ -193,8 +193,7 @@ export async function launchBenchBrowser(hooks: BenchBrowserHooks): Promise<Benc
         });
         return;
       }
-      const u = new URL(request.url);
-      if (u.protocol === 'blob:' || u.protocol === 'data:' || LOOPBACK.has(u.hostname)) {
+      if (staysLocal(request.url)) {
         await target.send('Fetch.continueRequest', { requestId });
         return;
       }

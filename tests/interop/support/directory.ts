@@ -11,6 +11,12 @@ export const NYM_API = 'https://validator.nymtech.net/api/';
 /** localnet names its gateways localhost; its status line says 127.0.0.1 */
 export const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
+/** Whether a request may go out as it is: to loopback, or never leaving the browser. */
+export function staysLocal(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === 'blob:' || u.protocol === 'data:' || LOOPBACK.has(u.hostname);
+}
+
 export interface DirectoryAnswer {
   status: number;
   /** the answer's content-type */
@@ -78,8 +84,7 @@ export async function confineToLocalnet(context: BrowserContext, directoryUrl: s
       await answer;
       return;
     }
-    const u = new URL(url);
-    if (u.protocol === 'blob:' || u.protocol === 'data:' || LOOPBACK.has(u.hostname)) return route.continue();
+    if (staysLocal(url)) return route.continue();
     hooks.onBlocked(`${request.method()} ${url}`);
     return route.abort('blockedbyclient');
   });

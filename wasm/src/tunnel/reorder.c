@@ -30,6 +30,13 @@ static void record_passed(ipr_reorder *r, uint32_t sequence, bool given_up)
     *word = given_up ? *word | bit : *word & ~bit;
 }
 
+/* Moves past the expected sequence number, recording how. */
+static void pass_next(ipr_reorder *r, bool given_up)
+{
+    record_passed(r, r->next, given_up);
+    r->next = sequence_after(r->next);
+}
+
 static bool was_given_up(const ipr_reorder *r, uint32_t sequence)
 {
     return r->given_up[sequence % IPR_REORDER_SLOTS / 64] >> (sequence % 64) & 1;
@@ -51,8 +58,7 @@ static void drain(ipr_reorder *r)
 {
     ipr_reorder_slot *slot;
     while (r->held > 0 && (slot = slot_of(r, r->next)) != NULL) {
-        record_passed(r, r->next, false);
-        r->next = sequence_after(r->next);
+        pass_next(r, false);
         hand_on(r, slot);
     }
 }
@@ -63,8 +69,7 @@ static void skip_to(ipr_reorder *r, uint32_t target)
     /* nothing is held beyond the table's reach */
     for (uint32_t steps = 0; r->next != target && steps < IPR_REORDER_SLOTS; steps++) {
         ipr_reorder_slot *slot = slot_of(r, r->next);
-        record_passed(r, r->next, slot == NULL);
-        r->next = sequence_after(r->next);
+        pass_next(r, slot == NULL);
         if (slot)
             hand_on(r, slot);
         else
@@ -122,8 +127,7 @@ int ipr_reorder_push(ipr_reorder *r, uint32_t sequence, const uint8_t *bundle, s
         ahead = 0;
     }
     if (ahead == 0) {
-        record_passed(r, sequence, false);
-        r->next = sequence_after(sequence);
+        pass_next(r, false);
         r->deliver(r->ctx, bundle, len);
         drain(r);
         return 0;
